@@ -49,7 +49,7 @@ bench: setup
 
 ## execute: re-run every notebook and store its outputs (after editing a chapter)
 execute: setup
-	$(BIN)/jupyter execute --inplace $(NOTEBOOKS)
+	$(BIN)/python scripts/execute_notebooks.py $(NOTEBOOKS) intro.ipynb
 
 clean:
 	rm -rf _build .cache .pytest_cache .hypothesis

@@ -19,7 +19,7 @@ from .sinkhorn import (
     row_softmax,
     sinkhorn,
 )
-from .spectra import entropy, sigma2, singular_values
+from .spectra import entropy, rank_one_residual, sigma2, singular_values
 
 __all__ = [
     "SinkhornConvergenceWarning",
@@ -30,6 +30,7 @@ __all__ = [
     "marginal_error",
     "q_project",
     "random_dsm",
+    "rank_one_residual",
     "res",
     "row_softmax",
     "sigma2",

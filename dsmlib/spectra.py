@@ -7,7 +7,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._validate import as_float_array, as_square_batch
 
-__all__ = ["entropy", "sigma2", "singular_values"]
+__all__ = ["entropy", "rank_one_residual", "sigma2", "singular_values"]
 
 
 def singular_values(M: ArrayLike) -> NDArray[np.float64]:
@@ -69,3 +69,27 @@ def entropy(M: ArrayLike) -> NDArray[np.float64]:
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(M > 0, M * np.log(np.where(M > 0, M, 1.0)), 0.0)
     return -terms.sum(axis=(-2, -1))
+
+
+def rank_one_residual(P: ArrayLike) -> NDArray[np.float64]:
+    r"""Normalised distance to the best rank-one approximation, RC Eq. 11.
+
+    .. math:: \frac{\|P - \sigma_1 u_1 v_1^\top\|_2}{\|P\|_2} = \frac{\sigma_2(P)}{\sigma_1(P)}
+
+    (Eckart-Young: the spectral-norm error of the truncated SVD is :math:`\sigma_2`.)
+
+    Parameters
+    ----------
+    P : array_like, shape (..., n, m)
+
+    Returns
+    -------
+    ndarray, shape (...)
+        0 for an exactly rank-one matrix; NaN for a zero matrix.
+    """
+    P = as_float_array(P, "P", min_ndim=2)
+    if min(P.shape[-2:]) < 2:
+        raise ValueError(f"P must be at least 2 x 2, got shape {P.shape}")
+    s = np.linalg.svd(P, compute_uv=False)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return s[..., 1] / s[..., 0]

@@ -1,0 +1,51 @@
+"""Execute notebooks in place and store their outputs (``make execute``).
+
+Uses nbclient directly with ``store_widget_state=False``: widget state in a notebook's
+metadata would make the HTML book load the widget manager from a CDN, and the live
+widgets are for the kernel anyway.
+
+Usage: python scripts/execute_notebooks.py NOTEBOOK [NOTEBOOK ...]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def execute(path: Path) -> float:
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("widgets", None)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    t0 = time.perf_counter()
+    NotebookClient(
+        nb,
+        timeout=1800,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=False,
+    ).execute()
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    total = 0.0
+    for arg in argv:
+        dt = execute(Path(arg))
+        total += dt
+        print(f"{arg}: executed in {dt:.1f} s", flush=True)
+    print(f"total: {total:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
