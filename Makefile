@@ -29,7 +29,7 @@ unit: setup
 	$(BIN)/python -m pytest tests -q
 
 nbval: setup
-	$(BIN)/python -m pytest --nbval --nbval-current-env chapters -q -p no:cacheprovider --durations=10
+	$(BIN)/python -m pytest --nbval --nbval-current-env chapters intro.ipynb -q -p no:cacheprovider --durations=5
 
 build-strict: setup
 	rm -rf _build/html _build/.doctrees

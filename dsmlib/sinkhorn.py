@@ -161,7 +161,7 @@ def _scaling_chunk(S, n_iter, tol, out, its, errs, *, stabilized=False):
         Kv = _bmv(K, v)
         err = np.abs(u * Kv - 1.0).max(axis=-1)  # columns are exact after a column step
         finite = np.isfinite(err) & np.all(np.isfinite(v), axis=-1)
-        done = (err <= tol) | (it >= n_iter) | ~finite
+        done = ((err <= tol) if tol > 0 else False) | (it >= n_iter) | ~finite
         if done.any():
             sel = active[done]
             out[sel] = u[done, :, None] * K[done] * v[done, None, :]

@@ -46,7 +46,7 @@ def sigma2(M: ArrayLike) -> NDArray[np.float64]:
 def entropy(M: ArrayLike) -> NDArray[np.float64]:
     r"""Entropy :math:`H(M) = -\sum_{ij} M_{ij}\log M_{ij}` (HT Algorithm 1, line 11), with :math:`0\log 0 = 0`.
 
-    For an :math:`n\times n` DSM, :math:`0 \le H(M) \le 2\log n`, the maximum at
+    For an :math:`n\times n` DSM (entries summing to :math:`n`), :math:`0 \le H(M) \le n\log n`, the maximum at
     :math:`J/n`.
 
     Parameters

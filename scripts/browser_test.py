@@ -1,0 +1,150 @@
+"""Load every page of the built book in headless Chromium and check it as a reader sees it.
+
+For each HTML page served from 127.0.0.1:
+- math is typeset: no raw ``$$`` / ``\\[`` left in the text, and MathJax output present on
+  every page that has math;
+- every image has loaded (``complete`` and a non-zero natural width);
+- no console error and no uncaught page error;
+- no request leaves 127.0.0.1 (every other request is blocked and reported).
+A full-page screenshot of each page is saved under ``_build/screenshots/``.
+
+Usage: python scripts/browser_test.py [_build/html]
+Exits 1 if a page fails; if no Chromium is found it prints a loud SKIPPED banner and exits 0.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+SKIP_PAGES = {"genindex.html", "search.html", "index.html"}  # index.html only redirects to intro.html
+
+
+def find_chromium() -> str | None:
+    env = os.environ.get("CHROMIUM")
+    if env and Path(env).exists():
+        return env
+    for name in CHROMIUM_CANDIDATES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
+    handler = functools.partial(QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:  # keep the test output readable
+        pass
+
+
+CHECK_JS = r"""
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    try { await MathJax.startup.promise; } catch (e) {}
+  }
+  const imgs = Array.from(document.images);
+  await Promise.all(imgs.map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })));
+  const main = document.querySelector('main') || document.body;
+  const text = main.innerText;
+  return {
+    mathNodes: document.querySelectorAll('.math, div.math, span.math').length,
+    mjx: document.querySelectorAll('mjx-container').length,
+    rawDisplay: (text.match(/\$\$/g) || []).length,
+    rawBracket: (text.match(/\\\[|\\\(/g) || []).length,
+    images: imgs.length,
+    broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => (i.getAttribute('src') || '').slice(0, 80)),
+    mathjaxError: document.querySelectorAll('mjx-merror').length,
+  };
+}
+"""
+
+
+def main(argv: list[str]) -> int:
+    root = Path(argv[0] if argv else "_build/html").resolve()
+    if not (root / "index.html").exists():
+        print(f"browser test: {root}/index.html not found; build the book first", file=sys.stderr)
+        return 1
+    exe = find_chromium()
+    if exe is None:
+        bar = "!" * 78
+        print(f"\n{bar}\n!! SKIPPED: the browser test of the HTML book did not run: no Chromium found.\n"
+              f"!! Install it (Debian: apt-get install chromium) or set CHROMIUM=/path/to/chrome.\n{bar}\n")
+        return 0
+    from playwright.sync_api import sync_playwright
+
+    pages = sorted(p for p in root.rglob("*.html") if p.name not in SKIP_PAGES and "_static" not in p.parts)
+    shots = root.parent / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    server, port = serve(root)
+    base = f"http://127.0.0.1:{port}/"
+    failures: dict[str, list[str]] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, headless=True, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        for path in pages:
+            rel = path.relative_to(root).as_posix()
+            problems: list[str] = []
+            page = context.new_page()
+
+            def route(r, problems=problems):
+                host = urlparse(r.request.url).hostname
+                if r.request.url.startswith(("data:", "blob:", "about:")) or host == "127.0.0.1":
+                    r.continue_()
+                else:
+                    problems.append(f"request to another host blocked: {r.request.url[:100]}")
+                    r.abort()
+
+            page.route("**/*", route)
+            page.on("console", lambda m, problems=problems: m.type == "error" and problems.append(f"console error: {m.text[:160]}"))
+            page.on("pageerror", lambda e, problems=problems: problems.append(f"page error: {str(e)[:160]}"))
+            page.goto(base + rel, wait_until="load")
+            info = page.evaluate(CHECK_JS)
+            if info["mathNodes"] and not info["mjx"]:
+                problems.append(f"{info['mathNodes']} math nodes but no MathJax output")
+            if info["rawDisplay"] or info["rawBracket"]:
+                problems.append(f"raw TeX delimiters left in the text ($$: {info['rawDisplay']}, \\[ or \\(: {info['rawBracket']})")
+            if info["mathjaxError"]:
+                problems.append(f"{info['mathjaxError']} MathJax errors")
+            for src in info["broken"]:
+                problems.append(f"image not loaded: {src}")
+            shot = shots / (rel.replace("/", "__").removesuffix(".html") + ".png")
+            page.screenshot(path=str(shot), full_page=True)
+            page.close()
+            status = "FAIL" if problems else "ok"
+            print(f"{status:4} {rel}: math nodes {info['mathNodes']}, typeset {info['mjx']}, images {info['images']}")
+            for p in problems:
+                print(f"       - {p}")
+            if problems:
+                failures[rel] = problems
+        browser.close()
+    server.shutdown()
+    print(f"screenshots: {shots}")
+    print(f"browser: {len(pages) - len(failures)} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
