@@ -26,7 +26,7 @@ book: setup
 test: setup unit nbval build-strict browser
 
 unit: setup
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider
 
 nbval: setup
 	$(BIN)/python -m pytest --nbval --nbval-current-env chapters intro.ipynb -q -p no:cacheprovider --durations=5
