@@ -1,0 +1,164 @@
+"""Chapter 1 experiments at small sizes, mechanism properties, and a verdict-flip test for every claim."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import dsmlib as d
+from dsmlib.attention import pure_san, random_san_weights
+from dsmlib.experiments import ch01_preliminaries as ch
+
+os.environ.setdefault("DSMLIB_NO_CACHE", "1")
+
+SMALL_SPEC = ch.DSMSpectraConfig(n=16, temperatures=(0.005, 1.0), eig_temperatures=(1.0,), seeds=(0, 1), per_seed=15)
+SMALL_SPECIAL = ch.SpecialConfig(n=16, trials=40)
+SMALL_NOISE = ch.NoiseConfig(n=16, big_seeds=(100, 101), big_per_seed=20_000)
+SMALL_CONC = ch.ConcentrationConfig(ks=(1, 15, 200), n=16)
+SMALL_NORM = ch.NormConfig(n=12, trials=50, search_trials=5000, family_ns=(2, 9))
+SMALL_PATH = ch.PathConfig(n=8, d_model=4, d_qk=4, n_heads=3, layers=(1, 3), batch=2)
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return ch.SpectraBundle(ch.dsm_spectra_experiment.uncached(SMALL_SPEC), ch.special_dsm_experiment.uncached(SMALL_SPECIAL))
+
+
+@pytest.fixture(scope="module")
+def noise():
+    return ch.noise_experiment.uncached(SMALL_NOISE)
+
+
+@pytest.fixture(scope="module")
+def conc():
+    return ch.concentration_experiment.uncached(SMALL_CONC)
+
+
+@pytest.fixture(scope="module")
+def norms():
+    return ch.norm_experiment.uncached(SMALL_NORM)
+
+
+@pytest.fixture(scope="module")
+def paths():
+    return ch.path_experiment.uncached(SMALL_PATH)
+
+
+# ----------------------------------------------------------------------------- mechanisms
+def test_restricted_norm_is_sigma2_for_exact_dsm():
+    B = ch.birkhoff_dsm(10, 3, size=20, rng=0)
+    assert np.allclose(B.sum(-1), 1, atol=1e-14) and np.allclose(B.sum(-2), 1, atol=1e-14)
+    assert np.allclose(ch.restricted_norm(B), d.sigma2(B), atol=1e-12)
+
+
+def test_restricted_norm_matches_brute_force():
+    A = np.random.default_rng(1).normal(size=(6, 6))
+    U = np.linalg.svd(np.eye(6) - 1 / 6)[0][:, :5]  # orthonormal basis of V_perp
+    assert np.isclose(ch.restricted_norm(A), np.linalg.norm(A @ U, 2))
+
+
+def test_norm_1inf_and_bound():
+    A = np.random.default_rng(2).normal(size=(30, 7, 7))
+    assert np.all(np.linalg.norm(A, 2, axis=(-2, -1)) <= ch.norm_1inf(A) + 1e-12)
+    e = np.zeros((4, 4)); e[0] = 1
+    assert np.isclose(ch.norm_1inf(e), 2.0) and np.isclose(ch.norm_1inf(e + e.T), 5.0)
+
+
+def test_chi_mean_matches_scipy():
+    k = np.array([1, 2, 5, 63, 500])
+    assert np.allclose(ch.chi_mean(k), stats.chi.mean(k))
+    assert np.all(ch.chi_mean(k) < np.sqrt(k))
+
+
+def test_path_sum_equals_network_and_order_matters():
+    g = np.random.default_rng(3)
+    X = g.normal(size=(6, 4))
+    w = random_san_weights(3, 2, 4, 4, qk_gain=3.0, rng=g)
+    tr = pure_san(X, w, method="softmax")
+    terms = ch.path_sum(X, tr.attention, w.W_h)
+    assert terms.shape == (8, 6, 4)
+    assert np.allclose(terms.sum(0), tr.outputs[-1], rtol=1e-12, atol=1e-12)
+    assert not np.allclose(ch.path_sum(X, tr.attention, w.W_h, reverse=True).sum(0), tr.outputs[-1])
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ch.restricted_norm(np.ones((3, 4))),
+        lambda: ch.norm_1inf(np.array([1.0, np.nan])),
+        lambda: ch.chi_mean(0),
+        lambda: ch.birkhoff_dsm(1, 2),
+        lambda: ch.birkhoff_dsm(4, 0),
+        lambda: ch.path_sum(np.ones((3, 2)), np.ones((2, 2, 3, 3)), np.ones((2, 3, 2, 2))),
+    ],
+)
+def test_bad_input_raises(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_noise_directions_and_shapes(noise):
+    assert noise.coords.shape == (SMALL_NOISE.n_dirs, 2 * 20_000)
+    assert noise.ortho < 1e-12 and noise.norms.shape == (1000,)
+
+
+# ----------------------------------------------------------------------------- verdict flips
+def test_ht_c_flips(bundle):
+    v = ch.check_ht_c(bundle)
+    assert v.verdict == "qualified"  # T = 0.005 fails, T = 1 holds
+    s = bundle.spectra
+    good = dataclasses.replace(bundle, spectra=dataclasses.replace(s, sigma1=np.ones_like(s.sigma1)))
+    bad = dataclasses.replace(bundle, spectra=dataclasses.replace(s, sigma1=np.ones_like(s.sigma1) + 1e-6))
+    assert ch.check_ht_c(good).verdict == "confirmed"
+    assert ch.check_ht_c(bad).verdict == "refuted"
+
+
+def test_ht_a1_flips(bundle):
+    assert ch.check_ht_a1(bundle).verdict == "confirmed"
+    s = bundle.spectra
+    lam2 = s.lam2.copy(); lam2[0, 0] = 1.0
+    n_unit = s.n_unit.copy(); n_unit[0, 0] = 2
+    bad = dataclasses.replace(bundle, spectra=dataclasses.replace(s, lam2=lam2, n_unit=n_unit))
+    assert ch.check_ht_a1(bad).verdict == "refuted"
+
+
+def test_ht_l2_flips(bundle):
+    assert ch.check_ht_l2(bundle).verdict == "confirmed"
+    sp = bundle.special
+    bad = dataclasses.replace(bundle, special=dataclasses.replace(sp, bk_restricted=sp.bk_restricted + 1e-6))
+    assert ch.check_ht_l2(bad).verdict == "refuted"
+
+
+def test_ht_r1_flips(noise):
+    assert ch.check_ht_r1(noise).verdict == "refuted"
+    c = noise.config
+    paper = c.nu * np.sqrt((c.n - 1) / c.n)
+    doctored = dataclasses.replace(noise, big_norms=noise.big_norms * paper / noise.big_norms.mean())
+    assert ch.check_ht_r1(doctored).verdict == "confirmed"
+
+
+def test_ht_l1_flips(noise):
+    assert ch.check_ht_l1(noise).verdict == "confirmed"
+    coords = noise.coords.copy(); coords[0] = noise.aniso_coords
+    assert ch.check_ht_l1(dataclasses.replace(noise, coords=coords)).verdict == "refuted"
+
+
+def test_ht_aa_flips(conc):
+    assert ch.check_ht_aa(conc).verdict == "confirmed"
+    assert ch.check_ht_aa(dataclasses.replace(conc, exact=np.minimum(conc.exact * 30, 1.0))).verdict == "refuted"
+
+
+def test_rc_e_flips(norms):
+    assert ch.check_rc_e(norms).verdict == "confirmed"
+    assert ch.check_rc_e(dataclasses.replace(norms, ratio=norms.ratio * 1.5)).verdict == "refuted"
+    no_viol = dataclasses.replace(norms, search_ratio=np.minimum(norms.search_ratio, 1.0))
+    assert ch.check_rc_e(no_viol).verdict == "qualified"
+
+
+def test_rc_pd_flips(paths):
+    assert ch.check_rc_pd(paths).verdict == "confirmed"
+    assert ch.check_rc_pd(dataclasses.replace(paths, rel_err=paths.rel_err + 1e-6)).verdict == "refuted"
