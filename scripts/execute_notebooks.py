@@ -1,8 +1,9 @@
 """Execute notebooks in place and store their outputs (``make execute``).
 
-Uses nbclient directly with ``store_widget_state=False``: widget state in a notebook's
-metadata would make the HTML book load the widget manager from a CDN, and the live
-widgets are for the kernel anyway.
+Uses nbclient directly and strips the widget state from the notebook's metadata
+afterwards: that state would make the HTML book load the widget manager from a CDN, and
+the live widgets are for the kernel anyway. (Executing with ``store_widget_state=False``
+breaks nbclient on an ``interact`` whose Output widget captures output.)
 
 Usage: python scripts/execute_notebooks.py NOTEBOOK [NOTEBOOK ...]
 """
@@ -27,7 +28,7 @@ def execute(path: Path) -> float:
         timeout=1800,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        store_widget_state=False,
+        store_widget_state=True,  # needed while executing interact(); stripped below
     ).execute()
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
