@@ -5,6 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB     := $(BIN)/jupyter-book
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+# One BLAS thread per process: the experiments are batches of small (64 x 64) LAPACK calls,
+# which OpenBLAS threading slows down by an order of magnitude on a busy 2-core machine;
+# dsmlib parallelises over the batch itself where it pays.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
 
 .PHONY: setup book test unit nbval build-strict browser lab bench execute clean
 

@@ -10,12 +10,18 @@ Usage: python scripts/execute_notebooks.py NOTEBOOK [NOTEBOOK ...]
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+
+# the kernel inherits these (see the Makefile): one BLAS thread per process
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 def execute(path: Path) -> float:
