@@ -202,20 +202,33 @@ class SANWeights:
     Attributes
     ----------
     W_Q, W_K : ndarray, shape (..., L, H, d, d_qk)
-    W_h : ndarray, shape (..., L, H, d, d)
-        :math:`W^\ell_h = W^\ell_{V,h} (W^\ell_{O,h})^\top`.
+        Query and key weights.
+    W_V, W_O : ndarray, shape (..., L, H, d, d_v)
+        Value and output weights; head ``h`` of layer ``l`` maps :math:`X \mapsto P X W_h`
+        with :math:`W^\ell_h = W^\ell_{V,h} (W^\ell_{O,h})^\top` of shape ``(d, d)``.
     """
 
     W_Q: NDArray[np.float64]
     W_K: NDArray[np.float64]
-    W_h: NDArray[np.float64]
+    W_V: NDArray[np.float64]
+    W_O: NDArray[np.float64]
+
+    @property
+    def W_h(self) -> NDArray[np.float64]:
+        r""":math:`W_h = W_V W_O^\top`, shape (..., L, H, d, d)."""
+        return self.W_V @ np.swapaxes(self.W_O, -1, -2)
 
     @property
     def beta(self) -> NDArray[np.float64]:
         r""":math:`\max_{\ell,h} \|W_Q W_K^\top\|_2 \|W_h\|_2`, shape (...) (RC Thm. 2's :math:`\beta`)."""
-        qk = np.linalg.norm(self.W_Q @ np.swapaxes(self.W_K, -1, -2), ord=2, axis=(-2, -1))
-        h = np.linalg.norm(self.W_h, ord=2, axis=(-2, -1))
-        return (qk * h).max(axis=(-2, -1))
+        return (_lowrank_norm(self.W_Q, self.W_K) * _lowrank_norm(self.W_V, self.W_O)).max(axis=(-2, -1))
+
+
+def _lowrank_norm(A: NDArray[np.float64], B: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Spectral norm of ``A @ B.T`` for tall ``A, B`` of shape (..., d, k), via thin QR (k x k SVD)."""
+    Ra = np.linalg.qr(A, mode="r")
+    Rb = np.linalg.qr(B, mode="r")
+    return np.linalg.svd(Ra @ np.swapaxes(Rb, -1, -2), compute_uv=False)[..., 0]
 
 
 @dataclass(frozen=True)
@@ -263,7 +276,7 @@ def random_san_weights(
     Returns
     -------
     SANWeights
-        Arrays of shape ``size + (L, H, d, d_qk)`` and ``size + (L, H, d, d)``.
+        Arrays of shape ``size + (L, H, d, d_qk)``.
     """
     L = _check_count(n_layers, "n_layers")
     H = _check_count(n_heads, "n_heads")
@@ -277,7 +290,7 @@ def random_san_weights(
     W_K = g.normal(scale=gq / np.sqrt(d), size=shape + (d, dqk))
     W_V = g.normal(scale=1 / np.sqrt(d), size=shape + (d, dqk))
     W_O = g.normal(scale=1 / np.sqrt(H * dqk), size=shape + (d, dqk))
-    return SANWeights(W_Q, W_K, gv * (W_V @ np.swapaxes(W_O, -1, -2)))
+    return SANWeights(W_Q, W_K, gv * W_V, W_O)
 
 
 def pure_san(
@@ -301,7 +314,8 @@ def pure_san(
     X : array_like, shape (..., n, d)
         Inputs; ``...`` must broadcast with the batch shape of ``weights``.
     weights : SANWeights
-        Arrays of shape ``(..., L, H, d, d_qk)`` and ``(..., L, H, d, d)``.
+        Arrays of shape ``(..., L, H, d, d_qk)`` (``W_Q, W_K``) and ``(..., L, H, d, d_v)``
+        (``W_V, W_O``).
     method : {'sinkhorn', 'softmax'}
     skip : bool, default False
         Add the skip connection :math:`X + \mathrm{SA}(X)`.
@@ -316,12 +330,13 @@ def pure_san(
     X = as_float_array(X, "X", min_ndim=2)
     if not isinstance(weights, SANWeights):
         raise ValueError(f"weights must be a SANWeights, got {type(weights).__name__}")
-    W_Q, W_K, W_h = weights.W_Q, weights.W_K, weights.W_h
-    if W_Q.ndim < 4 or W_Q.shape != W_K.shape or W_h.shape[:-1] != W_Q.shape[:-1]:
+    W_Q, W_K, W_V, W_O = weights.W_Q, weights.W_K, weights.W_V, weights.W_O
+    if W_Q.ndim < 4 or W_Q.shape != W_K.shape or W_V.shape[:-1] != W_Q.shape[:-1] or W_O.shape != W_V.shape:
         raise ValueError(
-            f"weights must have shapes (..., L, H, d, d_qk) and (..., L, H, d, d), got {W_Q.shape}, {W_K.shape}, {W_h.shape}"
+            "weights must have shapes (..., L, H, d, d_qk) for W_Q, W_K and (..., L, H, d, d_v) for "
+            f"W_V, W_O, got {W_Q.shape}, {W_K.shape}, {W_V.shape}, {W_O.shape}"
         )
-    if W_Q.shape[-2] != X.shape[-1] or W_h.shape[-1] != X.shape[-1]:
+    if W_Q.shape[-2] != X.shape[-1]:
         raise ValueError(f"weights must act on d = X.shape[-1] = {X.shape[-1]}")
     L, H = W_Q.shape[-4], W_Q.shape[-3]
     outs = [X]
@@ -330,7 +345,8 @@ def pure_san(
         Xh = X[..., None, :, :]  # (..., 1, n, d) broadcast over heads
         S = attention_scores(Xh, W_Q[..., layer, :, :, :], W_K[..., layer, :, :, :])
         P = attention_matrix(S, method, n_iter=n_iter, tol=tol, warn=warn)  # (..., H, n, n)
-        Y = (P @ Xh @ W_h[..., layer, :, :, :]).sum(axis=-3)
+        V = Xh @ W_V[..., layer, :, :, :]  # (..., H, n, d_v)
+        Y = ((P @ V) @ np.swapaxes(W_O[..., layer, :, :, :], -1, -2)).sum(axis=-3)
         X = X + Y if skip else Y
         outs.append(X)
         atts.append(np.moveaxis(P, -3, 0))
