@@ -101,8 +101,7 @@ class Verdict:
         return self.line().replace("\t", "  ")
 
     def _repr_markdown_(self) -> str:
-        icon = {"confirmed": "✅", "qualified": "⚠️", "refuted": "❌", "not-tested": "⏸"}[self.verdict]
-        md = f"**Verdict on {self.claim_id}: {icon} `{self.verdict}`.** {self.evidence}"
+        md = f"**Verdict on {self.claim_id}: `{self.verdict}`.** {self.evidence}"
         if self.holds:
             md += f"\n\n*What holds:* {self.holds}"
         return md

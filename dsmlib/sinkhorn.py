@@ -23,6 +23,7 @@ Implementation notes
   are absorbed into the potentials whenever they leave ``[e^-69, e^69]``, so the run stays
   finite at any temperature while costing little more than plain scaling. A plain run that
   produces a non-finite value is redone log-stabilised.
+* Chunks are independent and run on threads (:mod:`dsmlib._parallel`).
 * Each matrix stops on its own as soon as its maximal marginal error is ``<= tol``
   (early stopping per matrix); converged matrices leave the active set.
 """
@@ -36,6 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import logsumexp, softmax
 
+from ._parallel import thread_map
 from ._validate import (
     as_float_array,
     as_square_batch,
@@ -250,22 +252,30 @@ def sinkhorn(
     span = flat.max(axis=(-2, -1)) - flat.min(axis=(-2, -1))
     use_log = span > LOG_DOMAIN_RANGE
     chunk = max(1, _CHUNK_ENTRIES // (n * n))
-    for mask_log in (False, True):
-        idx = np.flatnonzero(use_log == mask_log)
-        for start in range(0, idx.size, chunk):
-            sel = idx[start : start + chunk]
-            o = np.empty((sel.size, n, n))
-            it_c = np.zeros(sel.size, dtype=np.int64)
-            er_c = np.zeros(sel.size)
-            bad = _scaling_chunk(flat[sel], n_iter, tol, o, it_c, er_c, stabilized=mask_log)
-            if bad.any() and not mask_log:  # numerical trouble: redo those in the log domain
-                use_log[sel[bad]] = True
-                ob = np.empty((int(bad.sum()), n, n))
-                ib = np.zeros(ob.shape[0], dtype=np.int64)
-                eb = np.zeros(ob.shape[0])
-                _scaling_chunk(flat[sel[bad]], n_iter, tol, ob, ib, eb, stabilized=True)
-                o[bad], it_c[bad], er_c[bad] = ob, ib, eb
-            out[sel], its[sel], errs[sel] = o, it_c, er_c
+    tasks = [
+        (bool(mask_log), idx[start : start + chunk])
+        for mask_log in (False, True)
+        for idx in [np.flatnonzero(use_log == mask_log)]
+        for start in range(0, idx.size, chunk)
+    ]
+
+    def run(task: tuple[bool, NDArray[np.intp]]) -> None:
+        # chunks are independent and write disjoint rows: safe to run on threads
+        mask_log, sel = task
+        o = np.empty((sel.size, n, n))
+        it_c = np.zeros(sel.size, dtype=np.int64)
+        er_c = np.zeros(sel.size)
+        bad = _scaling_chunk(flat[sel], n_iter, tol, o, it_c, er_c, stabilized=mask_log)
+        if bad.any() and not mask_log:  # numerical trouble: redo those in the log domain
+            use_log[sel[bad]] = True
+            ob = np.empty((int(bad.sum()), n, n))
+            ib = np.zeros(ob.shape[0], dtype=np.int64)
+            eb = np.zeros(ob.shape[0])
+            _scaling_chunk(flat[sel[bad]], n_iter, tol, ob, ib, eb, stabilized=True)
+            o[bad], it_c[bad], er_c[bad] = ob, ib, eb
+        out[sel], its[sel], errs[sel] = o, it_c, er_c
+
+    thread_map(run, tasks)
     converged = errs <= tol
     if warn and not converged.all():
         warnings.warn(
