@@ -33,6 +33,12 @@ def sigma2(M: ArrayLike) -> NDArray[np.float64]:
     For a doubly stochastic :math:`M` this is the operator norm of :math:`M` on the
     detail subspace :math:`\mathcal V_\perp` (HT Lemma 2).
 
+    Computed as :math:`\sqrt{\lambda_{n-1}(MM^\top)}` with LAPACK ``syevd`` on the Gram
+    matrix (threaded across the batch), about 1.5x faster than a full SVD. The absolute
+    error of :math:`\sigma_2^2` that way is of order :math:`\epsilon\,\sigma_1^2`, so
+    matrices with :math:`\sigma_2 < 10^{-3}\sigma_1` are recomputed by SVD: the relative
+    error stays below ~1e-10 everywhere (~1e-14 for :math:`\sigma_2 > 10^{-1}\sigma_1`).
+
     Parameters
     ----------
     M : array_like, shape (..., n, n)
@@ -41,7 +47,17 @@ def sigma2(M: ArrayLike) -> NDArray[np.float64]:
     -------
     ndarray, shape (...)
     """
-    return singular_values(M)[..., 1]
+    M = as_square_batch(M, "M")
+
+    def second(b: NDArray[np.float64]) -> NDArray[np.float64]:
+        ev = np.linalg.eigvalsh(b @ np.swapaxes(b, -1, -2))
+        s2 = np.sqrt(np.maximum(ev[..., -2], 0.0))
+        small = ev[..., -2] < 1e-6 * ev[..., -1]  # Gram route loses accuracy: use the SVD
+        if small.any():
+            s2[small] = np.linalg.svd(b[small], compute_uv=False)[..., 1]
+        return s2
+
+    return map_matrices(second, M)
 
 
 def entropy(M: ArrayLike) -> NDArray[np.float64]:

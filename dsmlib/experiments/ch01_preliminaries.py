@@ -30,6 +30,8 @@ from .. import row_softmax, sinkhorn
 from .._validate import as_float_array, as_square_batch, check_dimension
 from ..attention import pure_san, random_san_weights
 from ..cache import disk_cached
+from ._format import sig as _sig
+from ._format import small as _tiny
 from ..claims import Verdict, register, verdict
 
 __all__ = [
@@ -65,21 +67,6 @@ __all__ = [
 TEMPERATURES: tuple[float, ...] = (0.01, 0.02, 0.03, 0.1, 1.0, 10.0)
 #: temperatures at which the eigenvalues are computed (the slow part)
 EIG_TEMPERATURES: tuple[float, ...] = (0.01, 0.1, 1.0)
-
-
-def _sig(x: float, digits: int = 2) -> str:
-    """Round to ``digits`` significant digits for evidence strings."""
-    x = float(x)
-    if not np.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0"
-    return f"{x:.{digits}g}"
-
-
-def _tiny(x: float, floor: float = 1e-12) -> str:
-    """Like :func:`_sig`, but rounding-level values print as ``< floor`` (machine independent)."""
-    return f"< {floor:g}" if float(x) < floor else _sig(x)
 
 
 def _decade(x: float) -> str:

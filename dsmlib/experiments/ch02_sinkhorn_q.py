@@ -28,6 +28,8 @@ from scipy.special import softmax
 from .. import entropy, q_project, row_softmax, sinkhorn
 from .._validate import as_square_batch, check_n_iter
 from ..cache import disk_cached
+from ._format import sig as _sig
+from ._format import small as fmt_small
 from ..claims import Verdict, register, verdict
 
 __all__ = [
@@ -62,25 +64,10 @@ __all__ = [
 TEMPERATURES: tuple[float, ...] = tuple(float(f"{t:.6g}") for t in np.logspace(-2, 1, 16))
 
 
-def _sig(x: float, digits: int = 2) -> str:
-    """Round to ``digits`` significant digits for evidence strings."""
-    x = float(x)
-    if not np.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0"
-    return f"{x:.{digits}g}"
-
-
 def _range(xs, digits: int = 3) -> str:
     """``"a-b"`` of rounded min and max, or one number if they round alike."""
     lo, hi = _sig(min(xs), digits), _sig(max(xs), digits)
     return lo if lo == hi else f"{lo}-{hi}"
-
-
-def fmt_small(x: float, floor: float = 1e-12) -> str:
-    """Rounding-level numbers as ``"< 1e-12"`` (they differ across machines), others to 2 digits."""
-    return f"< {floor:.0e}" if abs(float(x)) < floor else _sig(x)
 
 
 # ----------------------------------------------------------------------------- mechanisms

@@ -31,6 +31,7 @@ from scipy import optimize, stats
 
 from .. import center, layer_norm, random_dsm, sigma2
 from ..cache import disk_cached
+from ._format import sig as _sig
 from ..claims import Verdict, register, verdict
 from ..noise import (
     cosine,
@@ -75,16 +76,6 @@ __all__ = [
 SEEDS: tuple[int, ...] = tuple(range(10))
 #: temperature grid shared by the SNR and Exp. 2 sweeps (so they reuse the same DSMs)
 TEMPS: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
-
-
-def _sig(x: float, digits: int = 2) -> str:
-    """Round to ``digits`` significant digits for evidence strings."""
-    x = float(x)
-    if not np.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0"
-    return f"{x:.{digits}g}"
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -29,6 +29,7 @@ from scipy import stats
 
 from .. import random_dsm, rank_one_residual, row_softmax, sigma2, sinkhorn
 from ..cache import disk_cached
+from ._format import sig as _sig
 from ..claims import Verdict, register, verdict
 from ..residual import forward, gaussian_mixing, path_products
 
@@ -83,13 +84,6 @@ _Q = (25.0, 50.0, 75.0)
 #: growth ratio separating "still growing" from "saturated" (sqrt(L) growth gives 0.41,
 #: linear growth 1, a plateau 0)
 SATURATION_THRESHOLD = 0.2
-
-
-def _sig(x: float, digits: int = 2) -> str:
-    x = float(x)
-    if not np.isfinite(x):
-        return str(x)
-    return "0" if x == 0 else f"{x:.{digits}g}"
 
 
 def _pct(x: float) -> str:
