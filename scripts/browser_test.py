@@ -5,6 +5,7 @@ For each HTML page served from 127.0.0.1:
   every page that has math;
 - every image has loaded (``complete`` and a non-zero natural width);
 - no console error and no uncaught page error;
+- every kernel-free frame player (``dsmlib.widgets.frame_player``) follows its slider;
 - no request leaves 127.0.0.1 (every other request is blocked and reported).
 A full-page screenshot of each page is saved under ``_build/screenshots/``.
 
@@ -77,6 +78,15 @@ async () => {
     images: imgs.length,
     broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => (i.getAttribute('src') || '').slice(0, 80)),
     mathjaxError: document.querySelectorAll('mjx-merror').length,
+    players: Array.from(document.querySelectorAll('.dsmlib-player')).map(p => {
+      // the kernel-free explorer: move its slider to another end, check the shown frame follows
+      const s = p.querySelector('input[type=range]'), imgs = p.querySelectorAll('img');
+      const before = Array.from(imgs).findIndex(i => i.style.display !== 'none');
+      const target = before === Number(s.max) ? 0 : Number(s.max);
+      s.value = target; s.dispatchEvent(new Event('input'));
+      const after = Array.from(imgs).findIndex(i => i.style.display !== 'none');
+      return {frames: imgs.length, before: before, after: after, target: target};
+    }),
   };
 }
 """
@@ -128,13 +138,17 @@ def main(argv: list[str]) -> int:
                 problems.append(f"raw TeX delimiters left in the text ($$: {info['rawDisplay']}, \\[ or \\(: {info['rawBracket']})")
             if info["mathjaxError"]:
                 problems.append(f"{info['mathjaxError']} MathJax errors")
+            for pl in info["players"]:
+                if pl["frames"] < 2 or pl["after"] != pl["target"] or pl["after"] == pl["before"]:
+                    problems.append(f"frame player does not respond to its slider: {pl}")
             for src in info["broken"]:
                 problems.append(f"image not loaded: {src}")
             shot = shots / (rel.replace("/", "__").removesuffix(".html") + ".png")
             page.screenshot(path=str(shot), full_page=True)
             page.close()
             status = "FAIL" if problems else "ok"
-            print(f"{status:4} {rel}: math nodes {info['mathNodes']}, typeset {info['mjx']}, images {info['images']}")
+            print(f"{status:4} {rel}: math nodes {info['mathNodes']}, typeset {info['mjx']}, images {info['images']}, "
+                  f"frame players {len(info['players'])}")
             for p in problems:
                 print(f"       - {p}")
             if problems:
