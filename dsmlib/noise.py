@@ -129,6 +129,17 @@ def snr_approx(sigma2: ArrayLike, x_perp_norm: ArrayLike, nu: float) -> NDArray[
     return s2 * xn / nu
 
 
+def _unit_pair(a: ArrayLike, b: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``a/||a||`` and ``b/||b||`` along the last axis; ValueError for a zero vector."""
+    a = as_float_array(a, "a", min_ndim=1)
+    b = as_float_array(b, "b", min_ndim=1)
+    na = np.linalg.norm(a, axis=-1, keepdims=True)
+    nb = np.linalg.norm(b, axis=-1, keepdims=True)
+    if np.any(na == 0) or np.any(nb == 0):
+        raise ValueError("a and b must be non-zero vectors")
+    return a / na, b / nb
+
+
 def normalized_distance(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
     r"""Left side of HT Lemma 3: :math:`\| a/\|a\| - b/\|b\| \|_2`, batched over leading axes.
 
@@ -142,13 +153,8 @@ def normalized_distance(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
     ndarray, shape (...)
         In :math:`[0, 2]`.
     """
-    a = as_float_array(a, "a", min_ndim=1)
-    b = as_float_array(b, "b", min_ndim=1)
-    na = np.linalg.norm(a, axis=-1, keepdims=True)
-    nb = np.linalg.norm(b, axis=-1, keepdims=True)
-    if np.any(na == 0) or np.any(nb == 0):
-        raise ValueError("a and b must be non-zero vectors")
-    return np.linalg.norm(a / na - b / nb, axis=-1)
+    ua, ub = _unit_pair(a, b)
+    return np.linalg.norm(ua - ub, axis=-1)
 
 
 def cosine(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
@@ -163,13 +169,8 @@ def cosine(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
     -------
     ndarray, shape (...)
     """
-    a = as_float_array(a, "a", min_ndim=1)
-    b = as_float_array(b, "b", min_ndim=1)
-    na = np.linalg.norm(a, axis=-1)
-    nb = np.linalg.norm(b, axis=-1)
-    if np.any(na == 0) or np.any(nb == 0):
-        raise ValueError("a and b must be non-zero vectors")
-    return np.einsum("...i,...i->...", a, b) / (na * nb)
+    ua, ub = _unit_pair(a, b)
+    return np.einsum("...i,...i->...", ua, ub)
 
 
 def ln_cosine(y1: ArrayLike, y2: ArrayLike) -> NDArray[np.float64]:
