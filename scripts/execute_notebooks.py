@@ -35,6 +35,7 @@ def execute(path: Path) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=True,  # needed while executing interact(); stripped below
+        record_timing=False,  # no per-cell timestamps: re-running leaves git diffs clean
     ).execute()
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
