@@ -17,7 +17,26 @@ def test_every_claims_md_id_is_registered():
         pytest.skip("shared/CLAIMS.md is not beside the repository")
     ids = re.findall(r"^\| ((?:HT|RC)-[A-Z0-9]+) \|", SHARED.read_text(), flags=re.M)
     assert ids, "no ids parsed from CLAIMS.md"
-    assert list(claims.CLAIMS) == ids
+    assert [c for c in claims.CLAIMS if not c.startswith("BK-")] == ids
+
+
+def test_book_results_are_separate_from_the_papers():
+    assert claims.BOOK_RESULTS and all(c.startswith("BK-") for c in claims.BOOK_RESULTS)
+    assert all(claims.CLAIMS[c].paper == "This book" for c in claims.BOOK_RESULTS)
+
+
+def test_severity_classification_and_validation():
+    assert claims.severity(conclusion_holds=False, factor=1.01) == "conclusion"
+    assert claims.severity(conclusion_holds=True, conditional=True) == "scope"
+    assert claims.severity(conclusion_holds=True, factor=1.004) == "cosmetic"
+    assert claims.severity(conclusion_holds=True, factor=0.5) == "constant"
+    assert claims.severity(conclusion_holds=True) == "constant"
+    with pytest.raises(ValueError, match="severity"):
+        claims.Verdict("HT-A1", "refuted", "x", severity="minor")
+    with pytest.raises(ValueError, match="severity"):
+        claims.Verdict("HT-A1", "confirmed", "x", severity="cosmetic")
+    v = claims.Verdict("HT-R1", "refuted", "x", severity="cosmetic")
+    assert v.line().split("\t")[2].startswith("[severity: cosmetic]")
 
 
 def test_ids_and_labels_are_unique():

@@ -588,7 +588,7 @@ def _collapse_stats(result: CollapseResult, T: float) -> dict[str, float]:
         "sd_ratio": float(x.std(ddof=1) / sd0),
         "sd_ratio_lo": float(np.sqrt(v_lo) / sd0),
         "sd_ratio_hi": float(np.sqrt(v_hi) / sd0),
-        "p_ks": float(stats.kstest(x, "norm", args=(0.0, sd0)).pvalue),
+        "p_ks": float(stats.kstest(x, stats.norm(0.0, sd0).cdf).pvalue),
         "p_normal": float(stats.normaltest(x).pvalue),
     }
 
