@@ -90,14 +90,17 @@ class Claim:
         The id of ``CLAIMS.md`` (``HT-...`` or ``RC-...``); its lower-case form is the
         label of the statement's directive in the book.
     statement : str
-        The claim, paraphrased.
+        The claim, paraphrased, in MyST with typeset maths.
     chapter : str or None
         Notebook (docname under ``chapters/``) that checks it; None if no chapter can.
+    location : str
+        Where the paper states it (``"Lemma 3"``, ``"App. C"``).
     """
 
     id: str
     statement: str
     chapter: str | None
+    location: str = ""
 
     @property
     def paper(self) -> str:
@@ -158,18 +161,16 @@ class Verdict:
         return self.line().replace("\t", "  ")
 
     def _repr_markdown_(self) -> str:
-        sev = f" (severity: {self.severity})" if self.severity else ""
-        md = f"**Verdict on {self.claim_id}: `{self.verdict}`{sev}.** {self.evidence}"
-        if self.holds:
-            md += f"\n\n*What holds:* {self.holds}"
-        return md
+        from .ledger_view import verdict_markdown
+
+        return verdict_markdown(self)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython text/plain
         p.text(str(self))
 
 
-def _c(id_: str, statement: str, chapter: str | None) -> tuple[str, Claim]:
-    return id_, Claim(id_, statement, chapter)
+def _c(id_: str, location: str, statement: str, chapter: str | None) -> tuple[str, Claim]:
+    return id_, Claim(id_, statement, chapter, location)
 
 
 _PRE, _SQ, _SNR, _RES, _RANK, _TRAIN = (
@@ -181,67 +182,68 @@ _PRE, _SQ, _SNR, _RES, _RANK, _TRAIN = (
     "06_trained_attention",
 )
 
-#: every claim the book checks, in the order of ``CLAIMS.md``
+#: every claim the book checks, in the order of ``CLAIMS.md``: (id, where in the paper,
+#: the statement paraphrased in MyST with typeset maths, the chapter that checks it)
 CLAIMS: dict[str, Claim] = dict(
     [
-        _c("HT-A1", "A primitive DSM has a unique eigenvalue 1, and sigma_1(M) = 1", _PRE),
-        _c("HT-C", "App. C: over 1,000 Sinkhorn DSMs (n = 64) sigma_1 = 1.0000 +- 1e-7 in every trial", _PRE),
-        _c("HT-R1", "Remark 1: E||P_perp xi|| = nu sqrt((n-1)/n) for xi ~ N(0, nu^2/n I)", _PRE),
-        _c("HT-L1", "Lemma 1: the normalised projected noise is uniform on the unit sphere of V_perp", _PRE),
-        _c("HT-AA", "App. A: P(| ||g_k|| - sqrt(k) | >= t) <= 2 exp(-t^2/2), and its projected form", _PRE),
-        _c("HT-L2", "Lemma 2: the operator norm of M on V_perp is exactly sigma_2(M)", _PRE),
-        _c("RC-E", "App. E: ||A||_2 <= ||A||_{1,inf}, and ||.||_{1,inf} is not a norm", _PRE),
-        _c("RC-PD", "Eq. 3: a multi-head multi-layer pure attention network equals its sum over paths", _PRE),
-        _c("HT-ALG1", "Algorithm 1 (K = 200, tol 1e-6) yields DSMs at every temperature studied", _SQ),
-        _c("HT-E1", "Exp. 1 / Fig. 1: sigma_2 decreases monotonically with T and with H(M)", _SQ),
-        _c("HT-T2", "Theorem 2: D_eff(eps) ~ ln(1/eps) / (-ln sigma_2)", _SQ),
-        _c("HT-R2", "Remark 2: Sinkhorn DSMs are non-normal; ||M^k on V_perp|| <= sigma_2^k", _SQ),
-        _c("RC-SK", "App. A: a positive matrix has a unique DSM scaling D1 Y D2, reached by alternating normalisation", _SQ),
-        _c("RC-SHIFT", "Eq. 19: Sinkhorn is invariant to adding row- or column-constant matrices", _SQ),
-        _c("RC-P2", "Prop. 2: Q is the orthogonal projection onto {H1 = 0, 1^T H = 0}; Q(Y) = UYU", _SQ),
-        _c("RC-P3", "Prop. 3: ||Q(Y)||_2 <= ||Q(Y)||_F <= lambda sqrt(rank Y) ||Y||_2, 0 < lambda <= 1", _SQ),
-        _c("RC-L1", "Lemma 1 / Prop. 4: Sinkhorn(tY) = J/n + (t/n^2) Q(Y) + o(t)", _SQ),
-        _c("RC-F1", "Fig. 1: Sinkhorn attention spreads weight more uniformly than Softmax", _SQ),
-        _c("RC-CONV", "App. F: attention is effectively doubly stochastic after 50 Sinkhorn iterations", _SQ),
-        _c("HT-L3", "Lemma 3: ||a/||a|| - b/||b|||| <= 4||delta||/||b|| when ||delta|| <= ||b||/2", _SNR),
-        _c("HT-SNR", "Eq. 4: gamma ~ sigma_2 ||x_perp|| / nu", _SNR),
-        _c("HT-LEVY", "Levy: P(|<u,v>| >= eps) <= 2 exp(-(n-2) eps^2 / 2) on S^{n-2}", _SNR),
-        _c("HT-T1", "Theorem 1: for gamma <= 1/8, |<u,v>| <= eps + 8 gamma w.p. >= 1 - delta - 2 exp(-n eps^2/2)", _SNR),
-        _c("HT-E2", "Exp. 2 / Fig. 2: for gamma < 0.1 output cosines collapse to a zero-mean Gaussian", _SNR),
-        _c("HT-AFF", "Sec. 4.2 and ablation: affine LayerNorm cannot restore the lost direction", _SNR),
-        _c("HT-WEDIN", "App. B: Wedin's sin-theta bound, applied as the paper suggests", _SNR),
-        _c("HT-P1", "Prop. 1: x + phi(Mx) with high-entropy DSM M and 1-Lipschitz phi stagnates at the identity", _RES),
-        _c("HT-DEEP", "High-entropy DSM networks are deep-but-shallow: angular change stops growing with depth", _RES),
-        _c("RC-SKIP", "Sec. 4.1: skip connections shorten attention paths and slow rank decay", _RES),
-        _c("RC-T1", "Theorem 1: ||res(SA_h(X))||_2 <= lambda beta / sqrt(n^3 d_qk) ||res(X)||_2^3", _RANK),
-        _c("RC-T2", "Theorem 2: the multi-head multi-layer bound decays doubly exponentially in depth", _RANK),
-        _c("RC-G", "App. G / Fig. 5: random Softmax and Sinkhorn products show the same rank decay", _RANK),
-        _c("RC-EXP", "Products of random stochastic matrices approach rank one exponentially, not doubly exponentially", _RANK),
-        _c("RC-F3", "Fig. 3: in trained Transformers, Sinkhorn attention paths keep rank longer than Softmax", _TRAIN),
-        _c("RC-F4", "Fig. 4: rank of the attention output across layers in four settings", _TRAIN),
-        _c("HT-RES", "Abstract, Sec. 4: residual connections fail to mitigate the collapse", _RES),
-        _c("HT-AGG", "Intro: DSM constraints filter detail more aggressively than row-stochastic Softmax mixing", _SQ),
-        _c("HT-GRAD", "Intro: DSM constraints guarantee non-exploding gradients (||M||_2 = 1), Sinkhorn included", _SQ),
-        _c("HT-IRREV", "Conclusion: sigma_2 suppression causes irreversible signal loss", _SNR),
-        _c("HT-PF", "App. C: sigma_1(M) = 1 follows from Perron-Frobenius for a primitive DSM", _PRE),
-        _c("HT-T1P", "Theorem 1's proof as written yields its constants (C = 2, c = 1/2, exponent n)", _SNR),
-        _c("RC-P4", "Prop. 4: (C o R)(tY) = J/n + (t/n^2) Q(Y) + o(t)", _SQ),
-        _c("RC-T2S", "Thm 2: pure self-attention collapses to rank one doubly exponentially (cubic per layer)", _RANK),
-        _c("RC-LAM", "Sec. 3: lambda beta H / sqrt(n^3 d_qk) < 1 without additional assumptions", _RANK),
-        _c("RC-T4", "App. D, Theorem 4: the single-head multi-layer bound", _RANK),
-        _c("RC-T5", "App. D, Theorem 5: the multi-head single-layer bound", _RANK),
-        _c("RC-SKA", "App. A: Sinkhorn's theorem generalises to non-negative matrices", _SQ),
-        _c("RC-F2", "Fig. 2: in a Transformer trained on text, Sinkhorn delays the collapse of attention paths", _TRAIN),
-        _c("RC-DS", "Sec. 1: trained Softmax attention tends towards a doubly stochastic matrix", _TRAIN),
-        _c("RC-GT", "App. G: trained attention paths decay faster than random products, doubly exponentially", _TRAIN),
-        _c("RC-MECH", "Sec. 4.1: skips amplify Sinkhorn's advantage because both maps are exponential", _TRAIN),
+        _c("HT-A1", "Assumption 1", r"A primitive DSM has a unique eigenvalue 1, and $\sigma_1(M) = 1$", _PRE),
+        _c("HT-C", "App. C", r"Over 1,000 Sinkhorn DSMs ($n = 64$), $\sigma_1 = 1.0000 \pm 10^{-7}$ in every trial", _PRE),
+        _c("HT-R1", "Remark 1", r"$\mathbb{E}\lVert P_\perp\xi\rVert_2 = \nu\sqrt{(n-1)/n}$ for $\xi \sim \mathcal{N}(0, \nu^2 I/n)$", _PRE),
+        _c("HT-L1", "Lemma 1", r"The normalised projected noise is uniform on the unit sphere of $\mathcal{V}_\perp$", _PRE),
+        _c("HT-AA", "App. A", r"$P(\lvert\lVert g_k\rVert - \sqrt{k}\rvert \ge t) \le 2e^{-t^2/2}$, and its projected form", _PRE),
+        _c("HT-L2", "Lemma 2", r"The operator norm of $M$ on $\mathcal{V}_\perp$ is exactly $\sigma_2(M)$", _PRE),
+        _c("RC-E", "App. E", r"$\lVert A\rVert_2 \le \lVert A\rVert_{1,\infty}$, and $\lVert\cdot\rVert_{1,\infty}$ is not a norm", _PRE),
+        _c("RC-PD", "Eq. 3", r"A multi-head multi-layer pure attention network equals its sum over paths", _PRE),
+        _c("HT-ALG1", "Algorithm 1", r"Algorithm 1 ($K = 200$, tol $10^{-6}$) yields DSMs at every temperature studied", _SQ),
+        _c("HT-E1", "Exp. 1, Fig. 1", r"$\sigma_2$ decreases monotonically with $T$ and with $H(M)$", _SQ),
+        _c("HT-T2", "Theorem 2", r"$D_\mathrm{eff}(\epsilon) \approx \ln(1/\epsilon) / (-\ln\sigma_2)$", _SQ),
+        _c("HT-R2", "Remark 2", r"Sinkhorn DSMs are non-normal; $\lVert M^k\rVert \le \sigma_2^k$ on $\mathcal{V}_\perp$", _SQ),
+        _c("RC-SK", "App. A", r"A positive matrix has a unique DSM scaling $D_1 Y D_2$, reached by alternating normalisation", _SQ),
+        _c("RC-SHIFT", "Eq. 19", r"Sinkhorn is invariant to adding row- or column-constant matrices", _SQ),
+        _c("RC-P2", "Prop. 2", r"$Q$ is the orthogonal projection onto $\{H : H\mathbf 1 = 0,\ \mathbf 1^\top H = 0\}$; $Q(Y) = UYU$", _SQ),
+        _c("RC-P3", "Prop. 3", r"$\lVert Q(Y)\rVert_2 \le \lVert Q(Y)\rVert_F \le \lambda\sqrt{\operatorname{rank} Y}\,\lVert Y\rVert_2$, $0 < \lambda \le 1$", _SQ),
+        _c("RC-L1", "Lemma 1", r"$\mathrm{Sinkhorn}(tY) = J/n + (t/n^2)\,Q(Y) + o(t)$", _SQ),
+        _c("RC-F1", "Fig. 1", r"Sinkhorn attention spreads weight more uniformly than Softmax attention", _TRAIN),
+        _c("RC-CONV", "App. F", r"Attention is effectively doubly stochastic after 50 Sinkhorn iterations", _TRAIN),
+        _c("HT-L3", "Lemma 3", r"$\lVert a/\lVert a\rVert - b/\lVert b\rVert\rVert \le 4\lVert\delta\rVert/\lVert b\rVert$ when $\lVert\delta\rVert \le \lVert b\rVert/2$", _SNR),
+        _c("HT-SNR", "Eq. 4", r"$\gamma \approx \sigma_2\lVert x_\perp\rVert/\nu$", _SNR),
+        _c("HT-LEVY", "Theorem 1, step 3", r"$P(\lvert\langle u, v\rangle\rvert \ge \epsilon) \le 2e^{-(n-2)\epsilon^2/2}$ on $\mathbb{S}^{n-2}$", _SNR),
+        _c("HT-T1", "Theorem 1", r"For $\gamma \le 1/8$, $\lvert\langle u, v\rangle\rvert \le \epsilon + 8\gamma$ w.p. $\ge 1 - \delta - 2e^{-n\epsilon^2/2}$", _SNR),
+        _c("HT-E2", "Exp. 2, Fig. 2", r"For $\gamma < 0.1$ the output cosines collapse to a zero-mean Gaussian", _SNR),
+        _c("HT-AFF", "Sec. 4.2, ablation", r"Affine LayerNorm cannot restore the lost direction", _SNR),
+        _c("HT-WEDIN", "App. B", r"Wedin's $\sin\Theta$ bound, applied as the paper suggests", _SNR),
+        _c("HT-P1", "Prop. 1", r"$x + \phi(Mx)$ with a high-entropy DSM $M$ and 1-Lipschitz $\phi$ stagnates at the identity", _RES),
+        _c("HT-DEEP", "Intro, Sec. 4", r"High-entropy DSM networks are deep-but-shallow: the angular change of features stops growing with depth", _RES),
+        _c("RC-SKIP", "Sec. 4.1", r"Skip connections shorten attention paths and slow rank decay", _RES),
+        _c("RC-T1", "Theorem 1", r"$\lVert\mathrm{res}(SA_h(X))\rVert_2 \le \frac{\lambda\beta}{\sqrt{n^3 d_{qk}}}\lVert\mathrm{res}(X)\rVert_2^3$", _RANK),
+        _c("RC-T2", "Theorem 2", r"The multi-head multi-layer bound decays doubly exponentially in depth", _RANK),
+        _c("RC-G", "App. G, Fig. 5", r"Random Softmax and Sinkhorn products show the same rank decay, with or without skips", _RANK),
+        _c("RC-EXP", "Sec. 3, App. G", r"Products of random stochastic matrices approach rank one exponentially, not doubly exponentially", _RANK),
+        _c("RC-F3", "Fig. 3", r"In trained Transformers, Sinkhorn attention paths keep rank longer than Softmax, more so with skips", _TRAIN),
+        _c("RC-F4", "Fig. 4", r"Rank of the attention output across layers in four settings (pure, +skip, +FF, full)", _TRAIN),
+        _c("HT-RES", "Abstract, Sec. 4", r"Residual connections fail to mitigate the collapse", _RES),
+        _c("HT-AGG", "Intro", r"DSM constraints filter detail more aggressively than row-stochastic Softmax mixing", _SQ),
+        _c("HT-GRAD", "Intro", r"DSM constraints guarantee non-exploding gradients ($\lVert M\rVert_2 = 1$), the Sinkhorn projection included", _SQ),
+        _c("HT-IRREV", "Conclusion", r"$\sigma_2$ suppression causes irreversible signal loss (an impossibility result)", _SNR),
+        _c("HT-PF", "App. C", r"$\sigma_1(M) = 1$ follows from Perron–Frobenius for a primitive DSM", _PRE),
+        _c("HT-T1P", "Theorem 1, proof", r"The proof as written yields the constants $C = 2$, $c = 1/2$ and the exponent $n$", _SNR),
+        _c("RC-P4", "Prop. 4, App. C", r"$(C\circ R)(tY) = J/n + (t/n^2)\,Q(Y) + o(t)$ for a column softmax after a row softmax", _SQ),
+        _c("RC-T2S", "Sec. 3, Theorem 2", r"Pure self-attention collapses to rank one doubly exponentially in depth (cubic per layer)", _RANK),
+        _c("RC-LAM", "Sec. 3", r"$\lambda\beta H/\sqrt{n^3 d_{qk}} < 1$ without additional assumptions, so the bound always decays", _RANK),
+        _c("RC-T4", "App. D, Theorem 4", r"The single-head multi-layer bound", _RANK),
+        _c("RC-T5", "App. D, Theorem 5", r"The multi-head single-layer bound", _RANK),
+        _c("RC-SKA", "App. A", r"Sinkhorn's theorem generalises to non-negative matrices (a scaling $D_1 Y D_2$)", _SQ),
+        _c("RC-F2", "Fig. 2, Contribution 2", r"In a Transformer trained on text, Sinkhorn delays the collapse of attention paths", _TRAIN),
+        _c("RC-DS", "Sec. 1", r"Trained Softmax attention tends towards a doubly stochastic matrix as training proceeds", _TRAIN),
+        _c("RC-GT", "App. G", r"Trained attention paths decay faster than random products, doubly exponentially (cubic) in depth", _TRAIN),
+        _c("RC-MECH", "Sec. 4.1", r"Because both maps are exponential, the rank that skips add amplifies Sinkhorn's advantage", _TRAIN),
     ]
 )
 
 #: the book's own results, beyond both papers (checked and flipped like the papers' claims)
 BOOK_RESULTS: dict[str, Claim] = dict(
     [
-        _c("BK-SIG2T", "High-temperature law of sigma_2 for HT's Algorithm-1 matrices, from the corrected expansion", _SQ),
+        _c("BK-SIG2T", "ch. 2", r"High-temperature law of $\sigma_2$ for HT's Algorithm-1 matrices, from the corrected expansion", _SQ),
     ]
 )
 CLAIMS.update(BOOK_RESULTS)
@@ -318,15 +320,10 @@ def ledger() -> list[Verdict]:
 
 
 def ledger_markdown(verdicts: list[Verdict] | None = None, *, link: bool = True) -> str:
-    """The ledger as a MyST Markdown table; ids link to their statement in the book."""
-    verdicts = ledger() if verdicts is None else verdicts
-    rows = ["| claim | verdict | evidence | what holds |", "| --- | --- | --- | --- |"]
-    for v in verdicts:
-        claim = CLAIMS[v.claim_id]
-        cid = f"{{prf:ref}}`{v.claim_id} <{claim.label}>`" if (link and v.verdict != "not-tested") else v.claim_id
-        cell = lambda s: " ".join(s.split()).replace("|", "\\|")  # noqa: E731
-        rows.append(f"| {cid} | `{v.verdict}` | {cell(v.evidence)} | {cell(v.holds)} |")
-    return "\n".join(rows)
+    """The ledger as one MyST table (see :func:`dsmlib.ledger_view.ledger_markdown`)."""
+    from .ledger_view import ledger_markdown as _table
+
+    return _table(verdicts, link=link)
 
 
 def main(argv: list[str] | None = None) -> int:

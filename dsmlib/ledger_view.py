@@ -1,39 +1,286 @@
-"""Summaries of the claims ledger for the book's landing page and ledger chapter."""
+"""How verdicts look in the book: one verdict component, the ledger table, the findings.
+
+Everything here returns MyST Markdown (rendered by MyST-NB from a cell's Markdown output),
+so the same component serves the chapters, the landing page and the ledger:
+
+- :func:`verdict_markdown` -- the verdict box under a claim: a coloured admonition (one
+  colour per verdict), a headline "Paper: ... We find: ...", the severity of a refuted or
+  qualified verdict, and the rounded evidence folded in a dropdown;
+- :func:`ledger_markdown` -- one table of every claim (id, paper and location, statement,
+  coloured verdict, severity, chapter), filtered in the static HTML by
+  :func:`filter_controls_html` (no kernel needed);
+- :func:`findings_markdown` -- a few plain sentences per paper, computed from the verdicts;
+- :func:`summary_table` -- the table every chapter ends with.
+"""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from typing import Iterable
 
-from .claims import CLAIMS, VERDICTS, Verdict, ledger
+from .claims import CLAIMS, SEVERITIES, VERDICTS, Verdict, evaluate, ledger
 
-__all__ = ["counts", "summary_markdown"]
+__all__ = [
+    "badge",
+    "counts",
+    "escape_md",
+    "filter_controls_html",
+    "findings_markdown",
+    "ledger_markdown",
+    "paper_table",
+    "summary_markdown",
+    "summary_table",
+    "verdict_markdown",
+]
+
+#: admonition class (its colour in the book's theme) and badge role per verdict
+_STYLE = {
+    "confirmed": ("tip", "bdg-success"),
+    "qualified": ("warning", "bdg-warning"),
+    "refuted": ("danger", "bdg-danger"),
+    "not-tested": ("note", "bdg-secondary"),
+}
+
+#: what each severity means, in words a reader can use
+SEVERITY_WORDS = {
+    "cosmetic": "a value off by a few percent; no conclusion changes",
+    "constant": "a constant or coefficient is wrong; the shape of the result survives",
+    "scope": "holds only under a condition the paper does not state",
+    "conclusion": "the claimed behaviour does not hold as stated",
+}
+
+_MATH_OR_CODE = re.compile(r"(\$\$.*?\$\$|\$[^$]+\$|`[^`]*`)", re.S)
+_SPECIAL = re.compile(r"([\\_*|<>\[\]#])")
 
 
-def counts(verdicts: list[Verdict]) -> dict[str, int]:
+def escape_md(text: str) -> str:
+    """Escape Markdown syntax in ``text`` outside ``$...$`` maths and backtick code.
+
+    Evidence strings may carry ASCII such as ``sigma_2`` or ``a|b``: escaped, they render
+    as written instead of turning into italics or table cells.
+    """
+    parts = _MATH_OR_CODE.split(" ".join(str(text).split()))
+    return "".join(p if i % 2 else _SPECIAL.sub(r"\\\1", p) for i, p in enumerate(parts))
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: one line, pipes escaped (also inside maths)."""
+    return " ".join(str(text).split()).replace("|", r"\|")
+
+
+def badge(v: str) -> str:
+    """A coloured inline badge for a verdict value (sphinx-design role)."""
+    return f"{{{_STYLE[v][1]}}}`{v}`"
+
+
+def _we_find(v: Verdict) -> str:
+    if v.verdict == "confirmed":
+        return "the computation agrees with the statement as written."
+    if v.verdict == "not-tested":
+        return "not tested: " + escape_md(v.evidence)
+    return escape_md(v.holds) if v.holds else "the computation contradicts the statement (see the evidence)."
+
+
+def verdict_markdown(v: Verdict) -> str:
+    """The verdict component: coloured admonition, headline, severity, evidence dropdown."""
+    claim = CLAIMS[v.claim_id]
+    cls = _STYLE[v.verdict][0]
+    title = f"{v.claim_id} · {v.verdict}" + (f" · severity: {v.severity}" if v.severity else "")
+    lines = [
+        f"::::{{admonition}} {title}",
+        f":class: {cls} verdict verdict-{v.verdict}",
+        "",
+        (
+            f"**This book** ({claim.location}): {claim.statement}."
+            if v.claim_id.startswith("BK-")
+            else f"**Paper** ({_paper_short(v.claim_id)} {claim.location}): {claim.statement}."
+        ),
+        "",
+        f"**We find:** {_we_find(v)}",
+    ]
+    if v.severity:
+        lines += ["", f"*Severity {v.severity}:* {SEVERITY_WORDS[v.severity]}."]
+    if v.verdict != "not-tested":
+        lines += ["", ":::{dropdown} Evidence", escape_md(v.evidence), ":::"]
+    lines.append("::::")
+    return "\n".join(lines)
+
+
+def _paper_short(cid: str) -> str:
+    return cid.split("-", 1)[0] if not cid.startswith("BK-") else "book"
+
+
+def counts(verdicts: Iterable[Verdict]) -> dict[str, int]:
     """Number of claims per verdict, in the order of :data:`dsmlib.claims.VERDICTS`."""
     c = Counter(v.verdict for v in verdicts)
     return {k: c.get(k, 0) for k in VERDICTS}
 
 
+def _ref(v: Verdict, link: bool) -> str:
+    claim = CLAIMS[v.claim_id]
+    if link and v.verdict != "not-tested":
+        return f"{{prf:ref}}`{v.claim_id} <{claim.label}>`"
+    return v.claim_id
+
+
+def _chapter_link(cid: str) -> str:
+    ch = CLAIMS[cid].chapter
+    return f"{{doc}}`{ch[:2]} <{ch}>`" if ch else ""
+
+
+def ledger_markdown(verdicts: list[Verdict] | None = None, *, link: bool = True) -> str:
+    """Every claim in one MyST table: id, paper, location, statement, verdict, severity, chapter.
+
+    Ids link to the statement's box in its chapter (tested claims only); a not-tested row
+    says what the test needs. Evidence lives in each chapter's verdict box.
+    """
+    verdicts = ledger() if verdicts is None else verdicts
+    rows = [
+        "| claim | paper | where | statement | verdict | severity | chapter |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for v in verdicts:
+        claim = CLAIMS[v.claim_id]
+        statement = claim.statement
+        if v.verdict == "not-tested":
+            statement += f" *(not tested: {escape_md(v.evidence)})*"
+        rows.append(
+            "| "
+            + " | ".join(
+                [
+                    _ref(v, link),
+                    _paper_short(v.claim_id),
+                    claim.location,
+                    _cell(statement),
+                    badge(v.verdict),
+                    v.severity,
+                    _chapter_link(v.claim_id),
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(rows)
+
+
+def filter_controls_html() -> str:
+    """Two selects (paper, verdict) that filter the ledger table below them, without a kernel."""
+    opts_p = "".join(f'<option value="{p}">{p}</option>' for p in ("HT", "RC", "book"))
+    opts_v = "".join(f'<option value="{v}">{v}</option>' for v in VERDICTS)
+    return f"""<div class="ledger-filter" style="margin:0.5em 0 1em 0">
+<label>Paper <select id="ledger-paper"><option value="">all</option>{opts_p}</select></label>
+&nbsp;<label>Verdict <select id="ledger-verdict"><option value="">all</option>{opts_v}</select></label>
+&nbsp;<span id="ledger-count"></span>
+</div>
+<script>
+(function () {{
+  function rows() {{
+    var t = document.querySelector("section#every-claim table") || document.querySelectorAll("table")[1];
+    return t ? Array.prototype.slice.call(t.querySelectorAll("tbody tr")) : [];
+  }}
+  function apply() {{
+    var p = document.getElementById("ledger-paper").value;
+    var v = document.getElementById("ledger-verdict").value;
+    var shown = 0, all = rows();
+    all.forEach(function (tr) {{
+      var c = tr.querySelectorAll("td");
+      var ok = (!p || c[1].textContent.trim() === p) && (!v || c[4].textContent.trim() === v);
+      tr.style.display = ok ? "" : "none";
+      if (ok) shown += 1;
+    }});
+    document.getElementById("ledger-count").textContent = shown + " of " + all.length + " claims";
+  }}
+  document.addEventListener("DOMContentLoaded", function () {{
+    ["ledger-paper", "ledger-verdict"].forEach(function (id) {{
+      document.getElementById(id).addEventListener("change", apply);
+    }});
+    apply();
+  }});
+}})();
+</script>"""
+
+
 def summary_markdown(verdicts: list[Verdict] | None = None) -> str:
-    """Counts by verdict, then each refuted and qualified claim with what holds instead."""
+    """Counts by verdict (coloured), and by severity for the refuted and qualified ones."""
     verdicts = ledger() if verdicts is None else verdicts
     c = counts(verdicts)
-    lines = [
-        f"Of **{len(verdicts)}** claims: "
-        + ", ".join(f"**{c[k]}** `{k}`" for k in VERDICTS)
-        + ".",
-        "",
+    sev = Counter(v.severity for v in verdicts if v.severity)
+    line = f"Of **{len(verdicts)}** claims: " + ", ".join(f"**{c[k]}** {badge(k)}" for k in VERDICTS) + "."
+    if sev:
+        line += " Refuted and qualified, by severity: " + ", ".join(
+            f"{sev[s]} *{s}*" for s in SEVERITIES if sev.get(s)
+        ) + "."
+    return line
+
+
+def _paper_sentences(verdicts: list[Verdict], prefix: str, name: str) -> list[str]:
+    vs = [v for v in verdicts if v.claim_id.startswith(prefix)]
+    if not vs:
+        return []
+    c = counts(vs)
+    tested = len(vs) - c["not-tested"]
+    s = [
+        f"**{name}.** Of its {len(vs)} claims we tested {tested}: "
+        f"{c['confirmed']} confirmed, {c['qualified']} qualified, {c['refuted']} refuted."
     ]
-    for kind in ("refuted", "qualified"):
-        picked = [v for v in verdicts if v.verdict == kind]
-        if not picked:
+    broken = [v for v in vs if v.severity == "conclusion"]
+    consts = [v for v in vs if v.severity in ("constant", "cosmetic")]
+    scoped = [v for v in vs if v.severity == "scope"]
+    if broken:
+        s.append(
+            "Conclusions that do not hold as stated: "
+            + "; ".join(f"{_ref(v, True)} ({CLAIMS[v.claim_id].statement})" for v in broken)
+            + "."
+        )
+    if consts:
+        s.append(
+            "Wrong constants or values whose conclusions survive: "
+            + ", ".join(f"{_ref(v, True)} ({v.severity})" for v in consts)
+            + "."
+        )
+    if scoped:
+        s.append("Claims that hold only under unstated conditions: " + ", ".join(_ref(v, True) for v in scoped) + ".")
+    return s
+
+
+def findings_markdown(verdicts: list[Verdict] | None = None) -> str:
+    """Findings in brief: a short paragraph per paper (and the book's own results), from the verdicts."""
+    verdicts = ledger() if verdicts is None else verdicts
+    paras = []
+    for prefix, name in (("HT-", "The Homogeneity Trap (HT)"), ("RC-", "Sinkhorn rank collapse (RC)")):
+        paras.append(" ".join(_paper_sentences(verdicts, prefix, name)))
+    own = [v for v in verdicts if v.claim_id.startswith("BK-")]
+    if own:
+        paras.append(
+            "**Beyond the papers.** "
+            + " ".join(f"{_ref(v, True)}: {CLAIMS[v.claim_id].statement} ({v.verdict})." for v in own)
+        )
+    return "\n\n".join(paras)
+
+
+def summary_table(ids: Iterable[str]) -> str:
+    """The table a chapter ends with: claim (linked), where, statement, verdict, severity."""
+    rows = ["| claim | where | statement | verdict | severity |", "| --- | --- | --- | --- | --- |"]
+    for cid in ids:
+        v = evaluate(cid)
+        claim = CLAIMS[cid]
+        rows.append(
+            f"| {_ref(v, True)} | {_paper_short(cid)} {claim.location} | {_cell(claim.statement)} "
+            f"| {badge(v.verdict)} | {v.severity} |"
+        )
+    return "\n".join(rows)
+
+
+def paper_table(verdicts: list[Verdict], prefix: str) -> str:
+    """A compact table of one paper's claims: id, where, statement, verdict, what holds."""
+    rows = ["| claim | where | statement | verdict | what holds |", "| --- | --- | --- | --- | --- |"]
+    for v in verdicts:
+        if not v.claim_id.startswith(prefix):
             continue
-        lines.append(f"**{kind.capitalize()}:**")
-        lines.append("")
-        for v in picked:
-            claim = CLAIMS[v.claim_id]
-            what = " ".join((v.holds or v.evidence).split())
-            lines.append(f"- {{prf:ref}}`{v.claim_id} <{claim.label}>`: {what}")
-        lines.append("")
-    return "\n".join(lines)
+        claim = CLAIMS[v.claim_id]
+        verdict_cell = badge(v.verdict) + (f" ({v.severity})" if v.severity else "")
+        holds = escape_md(v.holds) if v.verdict in ("qualified", "refuted") else ""
+        rows.append(
+            f"| {_ref(v, True)} | {claim.location} | {_cell(claim.statement)} | {verdict_cell} | {_cell(holds)} |"
+        )
+    return "\n".join(rows)

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["COLORS", "STYLE", "band", "log_boxplot", "new_figure", "use_style"]
+__all__ = ["COLORS", "MAX_WIDTH", "STYLE", "band", "log_boxplot", "new_figure", "use_style"]
 
 #: one colour per role, used by every chapter
 COLORS = {
@@ -25,9 +25,9 @@ COLORS = {
 }
 
 STYLE: dict[str, Any] = {
-    "figure.figsize": (6.4, 4.0),
-    "figure.dpi": 100,
-    "savefig.dpi": 100,
+    "figure.figsize": (7.0, 4.0),
+    "figure.dpi": 150,
+    "savefig.dpi": 150,
     "figure.autolayout": True,
     "axes.grid": True,
     "grid.alpha": 0.3,
@@ -37,6 +37,8 @@ STYLE: dict[str, Any] = {
     "axes.labelsize": 10,
     "legend.fontsize": 9,
     "legend.frameon": False,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
     "font.size": 10,
     "lines.linewidth": 1.6,
     "image.cmap": "viridis",
@@ -57,11 +59,23 @@ def use_style() -> None:
         pass
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 6.4, height: float = 4.0, **kw: Any):
-    """``plt.subplots`` with the book's sizing (``width`` per column, ``height`` per row)."""
+#: the widest figure the book's text column shows at full size (inches)
+MAX_WIDTH = 7.5
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 7.0, height: float = 4.0, **kw: Any):
+    """``plt.subplots`` with the book's sizing.
+
+    ``width`` is per column and ``height`` per row; the total width is capped at
+    :data:`MAX_WIDTH` inches (the book's column at >= 90 CSS px per inch), so a figure is
+    never shrunk on the page until its text is unreadable. Use at most two columns.
+    """
     import matplotlib.pyplot as plt
 
-    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kw)
+    if ncols > 2:
+        raise ValueError(f"ncols must be at most 2 (stack further panels in rows), got {ncols}")
+    total = min(width * ncols, MAX_WIDTH)
+    return plt.subplots(nrows, ncols, figsize=(total, height * nrows), squeeze=False, **kw)
 
 
 def band(ax, x: ArrayLike, samples: ArrayLike, *, color: str, label: str, q: Sequence[float] = (25, 50, 75)):

@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 
+import dsmlib
 from dsmlib import claims
 from dsmlib.experiments import ch04_residual as ch
 
@@ -15,7 +16,10 @@ os.environ.setdefault("DSMLIB_NO_CACHE", "1")
 
 SMALL_DEEP = ch.DeepConfig(n=16, trials=60, depth=16, temperatures=(0.05, 0.3, 1.0), pool=64)
 SMALL_ESC = ch.EscapeConfig(n=16, trials=40, depth=8, pool=32)
-SMALL_PATH = ch.PathConfig(n=12, depths=(1, 2, 4, 6), paths=40, scale=2.0)
+SMALL_PATH = ch.PathConfig(n=12, d_model=16, d_qk=8, depths=(1, 2, 4, 6), paths=40, scale=2.0)
+SMALL_PAIR = ch.NoisyPairConfig(n=16, pairs=40, networks=4, depth=24, temperatures=(1.0, 10.0))
+SMALL_ID = ch.IdentityDepthConfig(n=16, trials=40, temperatures=(0.3, 3.0), depths=(64, 256), networks=2,
+                                  fixed_matrices=4, fixed_depth=64)
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +30,16 @@ def deep():
 @pytest.fixture(scope="module")
 def paths():
     return ch.path_experiment.uncached(SMALL_PATH)
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return ch.noisy_pair_experiment.uncached(SMALL_PAIR)
+
+
+@pytest.fixture(scope="module")
+def idres():
+    return ch.identity_depth_experiment.uncached(SMALL_ID)
 
 
 def test_deep_shapes_and_proof_step(deep):
@@ -74,6 +88,8 @@ def test_escape_runs():
 
 def test_paths(paths):
     assert paths.noskip.shape == (2, 4, 40)
+    assert paths.noskip_all.shape == (2, 6, 40)
+    assert np.array_equal(paths.noskip_all[:, [0, 1, 3, 5]], paths.noskip)
     assert np.all(paths.lengths <= np.array(SMALL_PATH.depths)[None, :, None])
     # the lazy product of (I + P)/2 decays slower than the product of the P
     assert np.all(np.median(paths.lazy[:, -1], axis=-1) > np.median(paths.noskip[:, -1], axis=-1))
@@ -97,18 +113,12 @@ def _doctor_growing(r: ch.DeepResult) -> ch.DeepResult:
     return dataclasses.replace(r, angle0_at=a)
 
 
-def test_flip_ht_deep(deep):
-    grow = claims.evaluate("HT-DEEP", _doctor_growing(deep))
-    flat = claims.evaluate("HT-DEEP", _doctor_plateau(deep))
-    assert grow.verdict == "refuted"
-    assert flat.verdict == "confirmed"
-
-
 def test_flip_ht_p1(deep):
     grow = claims.evaluate("HT-P1", _doctor_growing(deep))
-    assert grow.verdict == "refuted"
+    assert grow.verdict == "refuted" and grow.severity == "conclusion"
     flat = claims.evaluate("HT-P1", _doctor_plateau(deep))
     assert flat.verdict == "qualified"  # step only on V_perp, and the angle stops
+    assert flat.severity == "scope"
     viol = flat_viol = deep.violation.copy()
     flat_viol[:] = 0.0
     ok = dataclasses.replace(_doctor_plateau(deep), violation=flat_viol,
@@ -119,10 +129,116 @@ def test_flip_ht_p1(deep):
     assert claims.evaluate("HT-P1", dataclasses.replace(_doctor_plateau(deep), violation=bad)).verdict == "refuted"
 
 
+def test_mixture_prediction(paths):
+    # Bernoulli-skipped paths are exactly the path-length mixture: means agree within noise
+    rows = ch.mixture_table(paths, "sinkhorn")
+    for r in rows:
+        assert r["bernoulli"] == pytest.approx(r["predicted"], rel=0.5)
+    # for DSM factors the mixture is an upper bound of the skip network's residual
+    assert all(r["measured"] <= r["predicted"] * (1 + 1e-6) for r in rows)
+    assert ch.mixture_prediction(paths, "sinkhorn")[0] == pytest.approx(
+        (1 + paths.noskip_all[0, 0].mean()) / 2)
+
+
+def _lazy_as_predicted(paths: ch.PathResult) -> ch.PathResult:
+    lazy = paths.lazy.copy()
+    pred = ch.mixture_prediction(paths, "sinkhorn")
+    lazy[0] = pred[:, None] * (1 + 0.01 * np.random.default_rng(0).standard_normal(lazy.shape[1:]))
+    return dataclasses.replace(paths, lazy=lazy)
+
+
 def test_flip_rc_skip(paths):
     v = claims.evaluate("RC-SKIP", paths)
-    assert v.verdict == "confirmed"
+    assert v.verdict == "qualified" and v.severity == "constant"  # skips slow decay, mixture too slow
+    ok = claims.evaluate("RC-SKIP", _lazy_as_predicted(paths))
+    assert ok.verdict == "confirmed" and ok.severity == ""
     swapped = dataclasses.replace(paths, skip=paths.noskip, noskip=paths.skip)
-    assert claims.evaluate("RC-SKIP", swapped).verdict == "refuted"
-    same = dataclasses.replace(paths, skip=paths.noskip)
-    assert claims.evaluate("RC-SKIP", same).verdict == "qualified"
+    bad = claims.evaluate("RC-SKIP", swapped)
+    assert bad.verdict == "refuted" and bad.severity == "conclusion"
+    same = dataclasses.replace(_lazy_as_predicted(paths), skip=paths.noskip)
+    q = claims.evaluate("RC-SKIP", same)
+    assert q.verdict == "qualified" and q.severity == "scope"
+
+
+# ----------------------------------------------------------------------------- HT-RES
+def test_algorithm1_batch_matches_random_dsm():
+    A, nf = ch.algorithm1_batch(16, 1.0, 5, np.random.default_rng(3))
+    B = dsmlib.random_dsm(16, 1.0, size=5, rng=np.random.default_rng(3))
+    assert nf == 0 and np.abs(A - B).max() < 1e-6
+    assert np.allclose(A.sum(-2), 1) and np.abs(A.sum(-1) - 1).max() <= 1e-6
+    for bad in (dict(n=1), dict(size=0), dict(temperature=0.0), dict(temperature=np.nan)):
+        kw = dict(n=8, temperature=1.0, size=2, rng=np.random.default_rng(0)) | bad
+        with pytest.raises(ValueError):
+            ch.algorithm1_batch(**kw)
+
+
+def test_noisy_pairs(pairs):
+    c = SMALL_PAIR
+    assert pairs.net_mean_cos.shape == (2, 2, c.depth + 1, c.networks)
+    assert pairs.cos_final.shape == (2, 2, c.pairs)
+    assert np.allclose(pairs.net_mean_cos[:, :, 0], c.pair_cos)
+    # skips keep the pair close to the noise-only law; without skips it decorrelates at T = 10
+    assert np.all(np.abs(pairs.net_mean_cos[:, 0, -1].mean(-1) - ch.skip_pair_law(c, c.depth)) < 0.02)
+    assert abs(pairs.net_mean_cos[1, 1, -1].mean()) < 0.1
+    mu, lo, hi = ch.cluster_ci(np.array([[1.0, 2.0, 3.0]]))
+    assert mu[0] == 2.0 and lo[0] < 2.0 < hi[0]
+    with pytest.raises(ValueError):
+        ch.cluster_ci(np.ones((2, 1)))
+
+
+def _doctor_pairs(r: ch.NoisyPairResult, skip: float, noskip: float) -> ch.NoisyPairResult:
+    g = r.net_mean_cos.copy()
+    noise = 0.001 * np.random.default_rng(0).standard_normal(g.shape[-1])
+    g[:, 0, -1] = skip + noise
+    g[:, 1, -1] = noskip + noise
+    return dataclasses.replace(r, net_mean_cos=g)
+
+
+def test_flip_ht_res(pairs):
+    refuted = claims.evaluate("HT-RES", _doctor_pairs(pairs, 0.95, 0.0))
+    assert refuted.verdict == "refuted" and refuted.severity == "conclusion"
+    assert claims.evaluate("HT-RES", _doctor_pairs(pairs, 0.0, 0.0)).verdict == "confirmed"
+    part = claims.evaluate("HT-RES", _doctor_pairs(pairs, 0.5, 0.0))
+    assert part.verdict == "qualified" and part.severity == "scope"
+    none = claims.evaluate("HT-RES", _doctor_pairs(pairs, 0.95, 0.5))
+    assert none.verdict == "qualified"
+
+
+# ----------------------------------------------------------------------------- HT-DEEP
+def test_identity_depth(idres):
+    c = SMALL_ID
+    K = idres.checkpoints.size
+    assert idres.fresh_q.shape == (2, K, 3) and idres.fresh_net_med.shape == (2, K, c.networks)
+    assert np.isnan(idres.fresh_q[0, idres.checkpoints > c.depths[0]]).all()
+    assert idres.fixed_q.shape == (2, idres.fixed_checkpoints.size, 3)
+    fits = ch.walk_fits(idres)
+    # random walk: exponent ~ 1/2, theta ~ kappa sigma2 sqrt(L) with kappa ~ 1/2
+    for f in fits:
+        assert 0.3 < f.beta < 0.7 and 0.3 < f.kappa < 0.8
+        assert 0.3 < f.kappa_fixed < 0.8
+    assert ch.identity_depth_law(0.01, 0.5, theta_deg=np.degrees(0.1)) == pytest.approx(400.0)
+    assert ch.identity_depth_law(0.01, 0.5, theta_deg=np.degrees(0.1), fixed=True) == pytest.approx(20.0)
+    with pytest.raises(ValueError):
+        ch.identity_depth_law(0.0, 0.5)
+    assert list(ch._checkpoints(16)) == [1, 2, 3, 4, 6, 8, 11, 16]
+
+
+def _doctor_theta(r: ch.IdentityDepthResult, law) -> ch.IdentityDepthResult:
+    q = r.fresh_q.copy()
+    L = r.checkpoints.astype(float)
+    for t in range(q.shape[0]):
+        ok = np.isfinite(q[t, :, 1])
+        q[t, ok] = law(L[ok], t)[:, None] * np.array([0.9, 1.0, 1.1])
+    return dataclasses.replace(r, fresh_q=q)
+
+
+def test_flip_ht_deep(idres):
+    v = claims.evaluate("HT-DEEP", idres)
+    assert v.verdict == "refuted" and v.severity == "conclusion"
+    flat = claims.evaluate("HT-DEEP", _doctor_theta(idres, lambda L, t: np.full_like(L, 0.05)))
+    assert flat.verdict == "confirmed" and flat.severity == ""
+    mixed = claims.evaluate("HT-DEEP", _doctor_theta(
+        idres, lambda L, t: np.full_like(L, 0.05) if t == 0 else 0.01 * np.sqrt(L)))
+    assert mixed.verdict == "qualified" and mixed.severity == "scope"
+    grow = claims.evaluate("HT-DEEP", _doctor_theta(idres, lambda L, t: 0.01 * L))
+    assert grow.verdict == "refuted"

@@ -72,6 +72,18 @@ def test_ledger_line_format_and_unregistered_claims(monkeypatch, capsys):
     # the same check flips when fed another result
     assert claims.evaluate("HT-A1", result=2.0).verdict == "refuted"
     md = ledger_view.summary_markdown(claims.ledger())
-    assert "**1** `confirmed`" in md and f"**{len(claims.CLAIMS) - 1}** `not-tested`" in md
+    assert "**1** {bdg-success}`confirmed`" in md
+    assert f"**{len(claims.CLAIMS) - 1}** {{bdg-secondary}}`not-tested`" in md
     table = claims.ledger_markdown(claims.ledger())
     assert "{prf:ref}`HT-A1 <ht-a1>`" in table and table.count("\n") == len(claims.CLAIMS) + 1
+
+
+def test_verdict_component_escapes_ascii_and_keeps_maths():
+    from dsmlib.ledger_view import escape_md, verdict_markdown
+
+    assert escape_md("sigma_2 < 1 and $\\sigma_2$") == "sigma\\_2 \\< 1 and $\\sigma_2$"
+    md = verdict_markdown(claims.Verdict("HT-R1", "refuted", "E = 0.0988 vs 0.0992", "x_1", "cosmetic"))
+    assert md.startswith("::::{admonition} HT-R1 · refuted · severity: cosmetic")
+    assert ":class: danger" in md and ":::{dropdown} Evidence" in md and "x\\_1" in md
+    ok = verdict_markdown(claims.Verdict("HT-A1", "confirmed", "fine"))
+    assert ":class: tip" in ok and "severity" not in ok
