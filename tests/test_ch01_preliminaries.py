@@ -17,6 +17,8 @@ os.environ.setdefault("DSMLIB_NO_CACHE", "1")
 
 SMALL_SPEC = ch.DSMSpectraConfig(n=16, temperatures=(0.005, 1.0), eig_temperatures=(1.0,), seeds=(0, 1), per_seed=15)
 SMALL_SPECIAL = ch.SpecialConfig(n=16, trials=40)
+SMALL_DRAWS = ch.Sigma1DrawsConfig(n=16, temperatures=(0.005, 0.5), draws=3, seeds_per_draw=2, per_seed=15)
+SMALL_PF = ch.PFConfig(n=12, trials=60, trials_special=30)
 SMALL_NOISE = ch.NoiseConfig(n=16, big_seeds=(100, 101), big_per_seed=20_000)
 SMALL_CONC = ch.ConcentrationConfig(ks=(1, 15, 200), n=16)
 SMALL_NORM = ch.NormConfig(n=12, trials=50, search_trials=5000, family_ns=(2, 9))
@@ -25,7 +27,13 @@ SMALL_PATH = ch.PathConfig(n=8, d_model=4, d_qk=4, n_heads=3, layers=(1, 3), bat
 
 @pytest.fixture(scope="module")
 def bundle():
-    return ch.SpectraBundle(ch.dsm_spectra_experiment.uncached(SMALL_SPEC), ch.special_dsm_experiment.uncached(SMALL_SPECIAL))
+    return ch.SpectraBundle(ch.dsm_spectra_experiment.uncached(SMALL_SPEC), ch.special_dsm_experiment.uncached(SMALL_SPECIAL),
+                            ch.sigma1_draws_experiment.uncached(SMALL_DRAWS))
+
+
+@pytest.fixture(scope="module")
+def pf():
+    return ch.pf_experiment.uncached(SMALL_PF)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +102,10 @@ def test_path_sum_equals_network_and_order_matters():
         lambda: ch.birkhoff_dsm(1, 2),
         lambda: ch.birkhoff_dsm(4, 0),
         lambda: ch.path_sum(np.ones((3, 2)), np.ones((2, 2, 3, 3)), np.ones((2, 3, 2, 2))),
+        lambda: ch.perron_bracket(-np.eye(3)),
+        lambda: ch.perron_bracket(np.eye(3), n_iter=-1),
+        lambda: ch.is_primitive(-np.eye(3)),
+        lambda: ch.sigma1_draws_experiment.uncached(ch.Sigma1DrawsConfig(draws=0)),
     ],
 )
 def test_bad_input_raises(call):
@@ -109,12 +121,51 @@ def test_noise_directions_and_shapes(noise):
 # ----------------------------------------------------------------------------- verdict flips
 def test_ht_c_flips(bundle):
     v = ch.check_ht_c(bundle)
-    assert v.verdict == "qualified"  # T = 0.005 fails, T = 1 holds
-    s = bundle.spectra
-    good = dataclasses.replace(bundle, spectra=dataclasses.replace(s, sigma1=np.ones_like(s.sigma1)))
-    bad = dataclasses.replace(bundle, spectra=dataclasses.replace(s, sigma1=np.ones_like(s.sigma1) + 1e-6))
+    assert v.verdict == "qualified" and v.severity == "scope"  # T = 0.005 fails (unconverged), T >= 0.5 holds
+    s, dr = bundle.spectra, bundle.draws
+    good = dataclasses.replace(bundle, spectra=dataclasses.replace(s, sigma1=np.ones_like(s.sigma1)),
+                               draws=dataclasses.replace(dr, sigma1=np.ones_like(dr.sigma1)))
     assert ch.check_ht_c(good).verdict == "confirmed"
-    assert ch.check_ht_c(bad).verdict == "refuted"
+    # a converged DSM that breaks sigma_1 = 1 +- 1e-7 refutes the claim itself
+    bad = dataclasses.replace(bundle, spectra=dataclasses.replace(s, sigma1=np.ones_like(s.sigma1) + 1e-6))
+    v = ch.check_ht_c(bad)
+    assert v.verdict == "refuted" and v.severity == "conclusion"
+
+
+def test_ht_c_table_counts_draws(bundle):
+    tab = ch.ht_c_table(bundle)
+    assert list(tab["T"]) == [0.005, 0.5, 1.0]
+    assert list(tab["n_draws"]) == [3, 3, 1]  # main grid (draw 0) + the other draws
+    assert tab["n_pass"][0] == 0 and tab["n_pass"][-1] == 1 and tab["n_bad_conv"].sum() == 0
+
+
+def test_perron_bracket_and_primitivity():
+    g = np.random.default_rng(5)
+    S = d.row_softmax(g.normal(size=(20, 7, 7)))
+    lo, hi = ch.perron_bracket(S)
+    assert np.allclose(lo, 1) and np.allclose(hi, 1)  # row-stochastic: rho = 1 exactly
+    A = g.random((20, 6, 6))
+    lo, hi = ch.perron_bracket(A, n_iter=60)
+    rho = np.abs(np.linalg.eigvals(A)).max(-1)
+    assert np.all(lo <= rho + 1e-12) and np.all(rho <= hi + 1e-12) and np.allclose(lo, hi, rtol=1e-8)
+    cyc = np.roll(np.eye(5), 1, axis=1)
+    assert not ch.is_primitive(cyc) and ch.is_primitive(0.5 * (np.eye(5) + cyc))
+    assert ch.is_primitive(A).all() and not ch.is_primitive(np.eye(4))
+
+
+def test_ht_pf_flips(pf):
+    v = ch.check_ht_pf(pf)
+    assert v.verdict == "refuted" and v.severity == "cosmetic"  # PF does not give sigma_1; the DSMs have sigma_1 = 1
+    dsm = pf.is_dsm[:, None]
+    no_counter = dataclasses.replace(pf, sigma1=np.where(dsm, pf.sigma1, 1.0))
+    assert ch.check_ht_pf(no_counter).verdict == "confirmed"
+    bad_dsm = dataclasses.replace(pf, sigma1=np.where(dsm, pf.sigma1 + 1e-3, pf.sigma1))
+    v = ch.check_ht_pf(bad_dsm)
+    assert v.verdict == "refuted" and v.severity == "conclusion"
+    # the non-primitive DSMs are detected as such, and all DSMs have a doubly stochastic Gram matrix
+    i = pf.names.index("permutation")
+    assert not pf.primitive[i, : pf.count[i]].any()
+    assert np.nanmax(pf.gram_err[pf.is_dsm]) < 1e-10
 
 
 def test_ht_a1_flips(bundle):
@@ -134,7 +185,8 @@ def test_ht_l2_flips(bundle):
 
 
 def test_ht_r1_flips(noise):
-    assert ch.check_ht_r1(noise).verdict == "refuted"
+    v = ch.check_ht_r1(noise)
+    assert v.verdict == "refuted" and v.severity == "cosmetic"  # a 0.4 % slip at n = 64 (more at n = 16)
     c = noise.config
     paper = c.nu * np.sqrt((c.n - 1) / c.n)
     doctored = dataclasses.replace(noise, big_norms=noise.big_norms * paper / noise.big_norms.mean())
