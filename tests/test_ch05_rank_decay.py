@@ -109,3 +109,169 @@ def test_san_decay_small():
     r = ch.san_decay_experiment.uncached(ch.SANDecayConfig(n=8, d_model=16, d_qk=4, n_heads=2, n_layers=4, n_inputs=5))
     assert r.residual.shape == (2, 5, 5)
     assert np.all(np.median(r.residual[:, :, -1], axis=1) < np.median(r.residual[:, :, 0], axis=1))
+
+
+# ---------------------------------------------------------------------------------------
+# second edition: severity, the rigorous entrywise bound, RC-T2S, RC-T4, RC-T5, RC-LAM
+# ---------------------------------------------------------------------------------------
+SMALL_T4 = ch.Theorem2Config(n=16, d_model=16, d_qk=4, n_heads=1, n_layers=3, rhos=(0.1, 0.2, 4.0), trials=10)
+SMALL_T5 = ch.Theorem2Config(n=16, d_model=16, d_qk=4, n_heads=2, n_layers=1, rhos=(0.1, 0.3, 4.0), trials=10)
+SMALL_COL = ch.CollapseConfig(sizes=((16, 16, 4, 2),), n_layers=3, small_rhos=(0.1, 0.2), trials=10)
+SMALL_LAM = ch.LambdaConfig(sizes=(("tiny", 12, 16, 2, 8, 3),), draws=6, beta_networks=3)
+
+
+def test_cross_ratio_spread_brackets_sinkhorn_entries():
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(5, 9, 9)) * np.array([0.01, 0.1, 1.0, 3.0, 10.0])[:, None, None]
+    d = ch.cross_ratio_spread(A, block=4)
+    # brute force over all (i, j, k, l)
+    c = A[:, :, None, :, None] - A[:, :, None, None, :] - A[:, None, :, :, None] + A[:, None, :, None, :]
+    np.testing.assert_allclose(d, c.max(axis=(1, 2, 3, 4)))
+    P = dsmlib_sinkhorn(A)
+    n = A.shape[-1]
+    assert np.all(P >= np.exp(-d)[:, None, None] / n * (1 - 1e-9))
+    assert np.all(P <= np.exp(d)[:, None, None] / n * (1 + 1e-9))
+    with pytest.raises(ValueError, match="A must"):
+        ch.cross_ratio_spread(np.zeros((3, 4)))
+    # rank-one aligned scores u u^T / sqrt(d_qk): closed form used by theorem1_experiment
+    u = rng.normal(size=(4, 9))
+    np.testing.assert_allclose(ch.cross_ratio_spread(u[:, :, None] * u[:, None, :] / 2.0),
+                               np.ptp(u, axis=-1) ** 2 / 2.0)
+
+
+def dsmlib_sinkhorn(A):
+    from dsmlib import sinkhorn
+
+    return sinkhorn(A, tol=1e-13, n_iter=5000, warn=False)
+
+
+def test_rigorous_bound_never_violated_and_severity(t1):
+    assert np.all(t1.lhs <= t1.rigorous_rhs * (1 + 1e-9))
+    assert np.all(t1.lhs <= t1.rigorous_cubic_rhs * (1 + 1e-9))
+    v = ch.check_rc_t1(t1)
+    assert v.severity == "constant"  # constant off by sqrt(n), cubic shape intact
+    assert "never violated" in v.holds
+    # doctored: LHS above the rigorous bound -> the holds text says it failed
+    bad = dataclasses.replace(t1, lhs=t1.rigorous_rhs * 2)
+    assert "failed numerically" in ch.check_rc_t1(bad).holds
+
+
+def test_rc_t2_severity_and_heuristic(t2):
+    v = ch.check_rc_t2(t2)
+    assert v.severity == "constant"
+    assert "first-order statement" in v.holds
+
+
+@pytest.fixture(scope="module")
+def t4():
+    return ch.theorem2_experiment.uncached(SMALL_T4)
+
+
+@pytest.fixture(scope="module")
+def t5():
+    return ch.theorem2_experiment.uncached(SMALL_T5)
+
+
+def test_rc_t4_flips(t4):
+    v = ch.check_rc_t4(t4)
+    assert v.verdict == "refuted" and v.severity == "constant"
+    b = ch.bound_summary(t4)
+    np.testing.assert_allclose(b.worst_by_layer[0], np.log10(np.sqrt(16)), atol=0.05)
+    fixed = dataclasses.replace(t4, log_lhs=t4.log_bound("paper") - 1.0)
+    assert ch.check_rc_t4(fixed).verdict == "confirmed"
+    with pytest.raises(ValueError, match="n_heads"):
+        ch.theorem4_experiment(SMALL_T5)
+
+
+def test_rc_t5_flips(t5):
+    v = ch.check_rc_t5(t5)
+    assert v.verdict == "refuted" and v.severity == "constant"
+    assert abs(ch.bound_summary(t5).exponent[0] - 3) < 0.05
+    fixed = dataclasses.replace(t5, log_lhs=t5.log_bound("paper") - 1.0)
+    assert ch.check_rc_t5(fixed).verdict == "confirmed"
+    # doctored: output grows linearly in the input (exponent 1) and exceeds the bound -> conclusion
+    lin = t5.log_lhs.copy()
+    lin[..., 1] = lin[..., 0] + 3.0
+    assert ch.check_rc_t5(dataclasses.replace(t5, log_lhs=lin)).severity == "conclusion"
+    with pytest.raises(ValueError, match="n_layers"):
+        ch.theorem5_experiment(SMALL_T4)
+
+
+def test_san_residual_trace_matches_pure_san():
+    from dsmlib.attention import pure_san, random_san_weights
+    from dsmlib.projections import res
+
+    rng = np.random.default_rng(0)
+    W = random_san_weights(2, 2, 8, 4, size=3, rng=rng)
+    X = res(rng.normal(size=(3, 6, 8)))
+    lr, am = ch.san_residual_trace(X, W, tol=1e-12)
+    Y = pure_san(X, W, tol=1e-12, n_iter=1000, warn=False).outputs
+    np.testing.assert_allclose(lr, np.log10(ch.spec_norm(res(Y))).T, rtol=1e-9)
+    assert am.shape == (3, 3) and np.all(am[:, :-1] > 0) and np.all(np.isnan(am[:, -1]))
+    with pytest.raises(ValueError, match="X must"):
+        ch.san_residual_trace(X[0], W)
+
+
+@pytest.fixture(scope="module")
+def col():
+    return ch.collapse_experiment.uncached(SMALL_COL)
+
+
+def test_rc_t2s_flips(col):
+    assert col.log_res.shape == (1, 3, 10, 4)
+    assert abs(ch.collapse_exponent(col, 0) - 3) < 0.1
+    v = ch.check_rc_t2s(col)
+    assert v.verdict in ("confirmed", "qualified")
+    # doctored: each layer squares instead of cubing (log r_l+1 = 2 log r_l) -> refuted, conclusion
+    sq = col.log_res.copy()
+    for ell in range(1, sq.shape[-1]):
+        sq[..., ell] = 2 * sq[..., ell - 1] - 0.5
+    w = ch.check_rc_t2s(dataclasses.replace(col, log_res=sq))
+    assert w.verdict == "refuted" and w.severity == "conclusion"
+    # doctored: the standard regime decays exponentially (constant factor per layer), small ones cubic
+    ex = col.log_res.copy()
+    ex[:, 0] = ex[:, 0, :, :1] - 1.5 * np.arange(ex.shape[-1])
+    am = col.amax_in.copy()
+    am[:, 0] = 1.0  # never first-order, always resolvable
+    u = ch.check_rc_t2s(dataclasses.replace(col, log_res=ex, amax_in=am))
+    assert u.verdict == "qualified" and u.severity == "scope"
+
+
+@pytest.fixture(scope="module")
+def lam():
+    return ch.lambda_experiment.uncached(SMALL_LAM)
+
+
+def test_init_weights_scales():
+    rng = np.random.default_rng(0)
+    for init, var in (("torch-linear", 1 / 3 / 64), ("xavier", 1 / 64), ("normal-0.02", 4e-4)):
+        W = ch.init_weights(init, 64, (64, 64), rng)
+        np.testing.assert_allclose(W.W_Q.var(), var, rtol=0.1)
+    with pytest.raises(ValueError, match="init"):
+        ch.init_weights("he", 8, (8, 8), rng)
+
+
+def test_rc_lam_flips(lam):
+    assert lam.beta.shape == (1, 4, 3) and lam.res_norm.shape == (1, 4, 6)
+    assert np.all((lam.lam > 0) & (lam.lam <= 1 + 1e-12))
+    v = ch.check_rc_lam(lam)
+    assert v.verdict in ("confirmed", "qualified")
+    # doctored: tiny scores and tokens -> in the first-order regime, bound decays -> confirmed
+    ok = dataclasses.replace(lam, score_max=lam.score_max * 0 + 1e-4, res_norm=lam.res_norm * 0 + 1.0)
+    assert ch.check_rc_lam(ok).verdict == "confirmed"
+    # doctored: beta blown up so the coefficient exceeds 1 -> refuted
+    big = dataclasses.replace(lam, beta=lam.beta * 1e6)
+    w = ch.check_rc_lam(big)
+    assert w.verdict == "refuted" and w.severity == "conclusion"
+    # doctored: scores of order one -> qualified, scope
+    sat = dataclasses.replace(ok, score_max=ok.score_max + 1.0)
+    u = ch.check_rc_lam(sat)
+    assert u.verdict == "qualified" and u.severity == "scope"
+
+
+def test_rc_g_severity(rp):
+    fast = rp.residual.copy()
+    fast[:, 1] = fast[:, 0] ** 2
+    assert ch.check_rc_g(dataclasses.replace(rp, residual=fast)).severity == "conclusion"
+    v = ch.check_rc_g(rp)
+    assert (v.verdict == "confirmed") == (v.severity == "")
