@@ -242,3 +242,62 @@ def test_flip_ht_deep(idres):
     assert mixed.verdict == "qualified" and mixed.severity == "scope"
     grow = claims.evaluate("HT-DEEP", _doctor_theta(idres, lambda L, t: 0.01 * L))
     assert grow.verdict == "refuted"
+
+
+# ----------------------------------------------------------------------------- presentation
+_ASCII_MATHS = ("||", "sqrt(", "<=", ">=", "sigma2", "sigma_2 ", "nu^2", "+-", "e+0", "e-0", "V_perp",
+                "theta_L", "kappa ", "L_id")
+
+
+def _outside_maths(text: str) -> str:
+    return "".join(p for i, p in enumerate(text.split("$")) if i % 2 == 0)
+
+
+def test_tex_numbers_keep_their_digits():
+    assert ch._tex(620.0) == r"6.2\times10^{2}" and ch._tex(0.51) == "0.51"
+    assert ch._tex(4443.6, 3) == r"4.44\times10^{3}"
+    assert ch._num(9.1e-17, ".1e") == r"$9.1\times10^{-17}$" and ch._num(607.0, ".3g") == "$607$"
+
+
+def test_verdict_strings_are_myst(deep, paths, pairs, idres):
+    """Evidence and 'what holds' carry maths as $...$, never ASCII maths, in every branch."""
+    flips = [deep, _doctor_plateau(deep), paths, _lazy_as_predicted(paths),
+             dataclasses.replace(paths, skip=paths.noskip, noskip=paths.skip), pairs,
+             _doctor_pairs(pairs, 0.5, 0.0), idres]
+    ids = ["HT-P1", "HT-P1", "RC-SKIP", "RC-SKIP", "RC-SKIP", "HT-RES", "HT-RES", "HT-DEEP"]
+    for cid, r in zip(ids, flips):
+        v = claims.evaluate(cid, r)
+        for text in (v.evidence, v.holds):
+            assert text.count("$") % 2 == 0, text
+            prose = _outside_maths(text)
+            assert not [a for a in _ASCII_MATHS if a in prose], (cid, prose)
+
+
+def test_tables_are_markdown(deep, paths, pairs, idres):
+    for md, rows in [(ch.pool_table(deep), len(SMALL_DEEP.temperatures)),
+                     (ch.violation_table(deep), len(ch.VARIANTS)),
+                     (ch.depth_table(deep), len(SMALL_DEEP.temperatures)),
+                     (ch.skip_test_table(paths), len(SMALL_PATH.depths)),
+                     (ch.mixture_markdown(paths), len(ch.mixture_table(paths))),
+                     (ch.pair_table(pairs), len(SMALL_PAIR.temperatures)),
+                     (ch.walk_table(idres), len(SMALL_ID.temperatures))]:
+        lines = md.split("\n\n")[0].split("\n")
+        assert lines[1].startswith("|---") and len(lines) == rows + 2
+        assert "e+" not in md and "e-0" not in md
+
+
+def test_figures_fit_the_page(deep, paths, pairs, idres):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figs = [ch.proof_step_figure(deep, 1), ch.angle_figure(deep, "relu"), ch.path_figure(paths),
+            ch.pair_figure(pairs), ch.walk_figure(idres), ch.frame_figure(deep, SMALL_DEEP.temperatures[1]),
+            ch.escape_figure(ch.escape_experiment.uncached(SMALL_ESC))]
+    for fig in figs:
+        assert fig.get_size_inches()[0] <= 7.5
+        for text in fig.findobj(matplotlib.text.Text):
+            if text.get_text():
+                assert text.get_fontsize() >= 9, text.get_text()
+        plt.close(fig)

@@ -45,6 +45,18 @@ _C5 = RandomProductsConfig()
 
 __all__ = [
     "ARCHS",
+    "findings",
+    "depth_table",
+    "escape_table",
+    "mixture_markdown",
+    "pair_table",
+    "pool_table",
+    "saturation_markdown",
+    "skip_test_table",
+    "violation_table",
+    "walk_table",
+    "MIXING_LABELS",
+    "frame_figure",
     "IdentityDepthConfig",
     "IdentityDepthResult",
     "NoisyPairConfig",
@@ -113,6 +125,18 @@ SATURATION_THRESHOLD = 0.2
 def _pct(x: float) -> str:
     """A fraction as a percentage with 3 significant digits."""
     return _sig(100 * float(x), 3)
+
+
+def _tex(x: float, digits: int = 2) -> str:
+    r"""``x`` rounded as :func:`~dsmlib.experiments._format.sig`, written for ``$...$`` maths.
+
+    The digits are those of ``sig``; an exponent ``6.2e+02`` becomes ``6.2\times10^{2}``.
+    """
+    s = _sig(x, digits)
+    if "e" not in s:
+        return s
+    mant, exp = s.split("e")
+    return rf"{mant}\times10^{{{int(exp)}}}"
 
 
 def variant_index(arch: str, phi: str, inp: str) -> int:
@@ -373,32 +397,36 @@ def check_ht_p1(result: DeepResult) -> Verdict:
     ev = (
         f"The bound is violated in {_pct(v_first)}% of trials at layer 1 for mean-free inputs and in "
         f"{_pct(v_stream)}% of (trial, layer) pairs along streams kept mean-free (re-centred or LN); "
-        f"for inputs with a mean (sigma2 <= {HIGH_ENTROPY_SIGMA2}) in {_pct(v_mean)}% (minimum) at layer 1. "
-        f"ReLU without LN gives a mean-free input a mean fraction >= {_sig(mf1)} after one layer and violates "
-        f"the bound at layer {c.depth} in {_pct(v_relu_deep)}% (minimum) of trials. With a mean, identity+skip "
-        f"has relative update {_sig(rel_mean)} at layer {c.depth} and norm x{_sig(growth_mean, 3)} per layer; "
-        f"without re-centring even the rounding-level mean of a mean-free input takes over (mean fraction "
-        f"> 0.1 at L = {c.depth} at {n_round}/{len(c.temperatures)} temperatures). "
-        f"Mean-free stream: relative update <= {_sig(rel_perp)} per layer, yet angle(x_L, x_0) "
-        f"keeps turning at {len(turning)}/{len(rows)} high-entropy temperatures "
-        f"(growth ratios {', '.join(_sig(row['growth']) for row in rows)})."
+        f"for inputs with a mean ($\\sigma_2 \\le {HIGH_ENTROPY_SIGMA2}$) in {_pct(v_mean)}% (minimum) at "
+        f"layer 1. ReLU without LN gives a mean-free input a mean fraction $\\ge {_tex(mf1)}$ after one "
+        f"layer and violates the bound at layer {c.depth} in {_pct(v_relu_deep)}% (minimum) of trials. "
+        f"With a mean, identity with skip has relative update {_tex(rel_mean)} at layer {c.depth} and norm "
+        f"$\\times{_tex(growth_mean, 3)}$ per layer; without re-centring even the rounding-level mean of a "
+        f"mean-free input takes over (mean fraction $> 0.1$ at $L = {c.depth}$ at "
+        f"{n_round}/{len(c.temperatures)} temperatures). Mean-free stream: relative update "
+        f"$\\le {_tex(rel_perp)}$ per layer, yet $\\angle(x_L, x_0)$ keeps turning at "
+        f"{len(turning)}/{len(rows)} high-entropy temperatures "
+        f"(growth ratios {', '.join(_tex(row['growth']) for row in rows)})."
     )
     holds = (
-        "||phi(Mx)|| <= sigma2(M)||x|| holds only for x in V_perp (1^T x = 0) and phi 1-Lipschitz with "
-        "phi(0) = 0; a mean component passes M untouched (||Mx|| >= |mean| sqrt(n)) and a skip block doubles "
-        "it. The stream stays in V_perp for odd phi (identity, in exact arithmetic) or with centring/LayerNorm "
-        "after every block, not for ReLU alone. Where the step holds it makes each update small (<= sigma2), "
-        "but small updates accumulate: angle(x_L, x_0) keeps growing with L, so conditions 1-3 are compatible."
+        r"$\lVert\phi(Mx)\rVert \le \sigma_2(M)\lVert x\rVert$ holds only for $x\in\mathcal V_\perp$ "
+        r"($\mathbf 1^\top x = 0$) and $\phi$ 1-Lipschitz with $\phi(0) = 0$; a mean component passes "
+        r"$M$ untouched ($\lVert Mx\rVert \ge \lvert\bar x\rvert\sqrt n$) and a skip block doubles it. "
+        r"The stream stays in $\mathcal V_\perp$ for odd $\phi$ (identity, in exact arithmetic) or with "
+        r"centring or LayerNorm after every block, not for ReLU alone. Where the step holds it makes each "
+        r"update small ($\le\sigma_2$), but small updates accumulate: $\angle(x_L, x_0)$ keeps growing "
+        r"with $L$, so conditions (1)–(3) are compatible."
     )
     if v_first > 0 or v_stream > 0:
         return verdict("HT-P1", "refuted", ev,
-                       "The step ||phi(Mx)|| <= sigma2||x|| fails even on mean-free inputs.",
+                       r"The step $\lVert\phi(Mx)\rVert \le \sigma_2\lVert x\rVert$ fails even on "
+                       r"mean-free inputs.",
                        severity=severity(conclusion_holds=False))
     if turning:  # the angular change keeps growing: condition 3 holds together with 1 and 2
         return verdict("HT-P1", "refuted", ev, holds, severity=severity(conclusion_holds=False))
     if v_mean > 0.99 or (mf1 > 1e-3 and v_relu_deep > 0.5):  # true only on V_perp, not stated
         return verdict("HT-P1", "qualified", ev, holds.split(" Where the step")[0]
-                       + " There each update is <= sigma2 and the angle to x_0 stops growing.",
+                       + r" There each update is $\le\sigma_2$ and the angle to $x_0$ stops growing.",
                        severity=severity(conclusion_holds=True, conditional=True))
     return verdict("HT-P1", "confirmed", ev)
 
@@ -638,14 +666,16 @@ def check_rc_skip(result: PathResult) -> Verdict:
     a_meas, a_pred = mixture_rates(result, "sinkhorn")
     ev = (
         f"Sinkhorn of chapter 5's random attention scores (scale {result.config.scale:g}), "
-        f"{result.config.paths} paths per depth. Paths with each factor skipped w.p. 1/2: residual > "
-        f"no-skip (one-sided Mann-Whitney, Bonferroni, p < 0.01) at {len(sig)}/{len(test)} testable depths, "
-        f"reversed at {len(rev)}; mean length / t = {_sig(mean_len.sum() / t.sum())}; log-residual decay "
-        f"{_sig(r_no)} per layer without, {_sig(r_sk)} with skips. Whole skip network prod (I+P)/2: "
-        f"residual > no-skip at {len(lsig)}/{len(ltest)} depths, reversed at {len(lrev)}; measured mean "
-        f"residual / path-length mixture prediction = {_sig(ratios.max())}..{_sig(ratios.min())} over "
-        f"t = {mix[0]['t']}..{mix[-1]['t']} (pre-registered agreement: within x{MIXTURE_FACTOR}), decay "
-        f"{_sig(a_meas)} per layer measured vs {_sig(a_pred)} predicted (ratio {_sig(a_meas / a_pred)})."
+        f"{result.config.paths} paths per depth. Paths with each factor skipped with probability 1/2: "
+        f"residual above no-skip (one-sided Mann–Whitney, Bonferroni, $p < 0.01$) at "
+        f"{len(sig)}/{len(test)} testable depths, reversed at {len(rev)}; mean length / $t$ = "
+        f"{_tex(mean_len.sum() / t.sum())}; log-residual decay ${_tex(r_no)}$ per layer without, "
+        rf"${_tex(r_sk)}$ with skips. Whole skip network $\prod_\ell(I+P_\ell)/2$: residual above no-skip "
+        f"at {len(lsig)}/{len(ltest)} depths, reversed at {len(lrev)}; measured mean residual / "
+        f"path-length mixture prediction = {_tex(ratios.max())} to {_tex(ratios.min())} over "
+        rf"${mix[0]['t']} \le t \le {mix[-1]['t']}$ (pre-registered agreement: within a factor "
+        f"{MIXTURE_FACTOR}), decay ${_tex(a_meas)}$ per layer measured against ${_tex(a_pred)}$ "
+        f"predicted (ratio {_tex(a_meas / a_pred)})."
     )
     if rev or lrev:
         return verdict("RC-SKIP", "refuted", ev,
@@ -658,10 +688,11 @@ def check_rc_skip(result: PathResult) -> Verdict:
         return verdict(
             "RC-SKIP", "qualified", ev,
             "Skips slow rank decay, and a product with skipped factors is exactly a shorter path, but path "
-            "shortening does not explain the decay of the skip network prod (I+P)/2: its paths add up with "
-            "cancellations, so its residual decays faster than the average over Binomial(t, 1/2) path "
-            "lengths "
-            f"(rate x{_sig(a_meas / a_pred)}), which for doubly stochastic factors is only an upper bound.",
+            r"shortening does not explain the decay of the skip network $\prod_\ell(I+P_\ell)/2$: its paths "
+            "add up with cancellations, so its residual decays faster than the average over "
+            r"$\mathrm{Binomial}(t, 1/2)$ path lengths "
+            f"(rate $\\times{_tex(a_meas / a_pred)}$), which for doubly stochastic factors is only an upper "
+            "bound.",
             severity=severity(conclusion_holds=True, factor=a_meas / a_pred),
         )
     return verdict("RC-SKIP", "qualified", ev, "Skips slow rank decay only at some depths.",
@@ -861,21 +892,22 @@ def check_ht_res(result: NoisyPairResult) -> Verdict:
     kept = lo[:, 0] > RES_KEEP_LEVEL
     test = np.flatnonzero(collapsed[:, 1])  # temperatures where the no-skip network collapsed
     law = float(skip_pair_law(c, c.depth))
-    Ts = ", ".join(f"{c.temperatures[t]:g}" for t in test) or "none"
+    Ts = "$T = " + ", ".join(f"{c.temperatures[t]:g}" for t in test) + "$" if test.size else "no $T$"
     ev = (
-        f"n = {c.n}, nu = {c.nu}, {c.pairs} pairs (cos {c.pair_cos}) in {c.networks} networks per T, "
-        f"LN after every block, noise in every block. At depth {c.depth} the no-skip network has "
-        f"collapsed (95% CI of the mean cosine inside +-{RES_COLLAPSE_MARGIN}) at T = {Ts}, "
-        f"mean cosine {', '.join(_sig(v, 2) for v in mu[:, 1])} over T = "
-        f"{', '.join(f'{T:g}' for T in c.temperatures)} (sigma2 = "
-        f"{', '.join(_sig(s, 2) for s in result.sigma2_med)}); with skips it is "
-        f"{', '.join(_sig(v, 3) for v in mu[:, 0])} (CI lower ends >= {_sig(lo[:, 0].min(), 3)}; "
-        f"level {RES_KEEP_LEVEL}), against the noise-only law c0 exp(-L nu^2/n) = {_sig(law, 3)}."
+        rf"$n = {c.n}$, $\nu = {c.nu}$, {c.pairs} pairs (cosine {c.pair_cos}) in {c.networks} networks "
+        f"per $T$, LN after every block, noise in every block. At depth {c.depth} the no-skip network "
+        rf"has collapsed (95% CI of the mean cosine inside $\pm{RES_COLLAPSE_MARGIN}$) at {Ts}, "
+        f"mean cosine {', '.join('$' + _tex(v, 2) + '$' for v in mu[:, 1])} over $T = "
+        rf"{', '.join(f'{T:g}' for T in c.temperatures)}$ (median $\sigma_2$ = "
+        f"{', '.join(_tex(s, 2) for s in result.sigma2_med)}); with skips it is "
+        rf"{', '.join(_tex(v, 3) for v in mu[:, 0])} (CI lower ends $\ge {_tex(lo[:, 0].min(), 3)}$; "
+        rf"level {RES_KEEP_LEVEL}), against the noise-only law $c_0e^{{-L\nu^2/n}} = {_tex(law, 3)}$."
     )
     holds = (
-        f"With skips and LN, two inputs lose alignment only through the noise: cos_L ~ cos_0 exp(-L nu^2/n), "
-        f"independent of sigma2 (half-life n ln2/nu^2 = {_sig(c.n * np.log(2) / c.nu**2, 3)} layers at the "
-        f"paper's sizes), whereas without skips they decorrelate within a few layers once sigma2 is small."
+        r"With skips and LN, two inputs lose alignment only through the noise: "
+        r"$\cos\angle(x_L, x_L') \approx \cos\angle(x_0, x_0')\,e^{-L\nu^2/n}$, independent of $\sigma_2$ "
+        f"(half-life $n\\ln 2/\\nu^2 = {_tex(c.n * np.log(2) / c.nu**2, 3)}$ layers at the paper's sizes), "
+        r"whereas without skips they decorrelate within a few layers once $\sigma_2$ is small."
     )
     if test.size == 0:
         return verdict("HT-RES", "qualified", ev,
@@ -1099,33 +1131,37 @@ def check_ht_deep(result: IdentityDepthResult) -> Verdict:
     kappa = float(np.exp(np.mean(np.log(kap)))) if kap.size else float("nan")
     kf = np.array([f.kappa_fixed for f in fits if np.isfinite(f.kappa_fixed)])
     kappa_f = float(np.exp(np.mean(np.log(kf)))) if kf.size else float("nan")
+    L_id = r"L_{\mathrm{id}}"
     rows = "; ".join(
-        f"T = {f.T:g} (sigma2 {_sig(f.sigma2)}): beta {_sig(f.beta)}, kappa {_sig(f.kappa, 3)}, "
-        f"L_id {_sig(f.L_id, 2)} "
-        f"(law {_sig(identity_depth_law(f.sigma2, kappa), 2) if kappa > 0 else 'nan'}), "
-        f"max angle {_sig(f.theta_max_deg, 2)} deg at L = {c.depths[i]}"
+        rf"$T = {f.T:g}$ ($\sigma_2 = {_tex(f.sigma2)}$): $\beta = {_tex(f.beta)}$, "
+        rf"$\kappa = {_tex(f.kappa, 3)}$, ${L_id} = {_tex(f.L_id, 2)}$ "
+        f"(law ${_tex(identity_depth_law(f.sigma2, kappa), 2) if kappa > 0 else 'nan'}$), "
+        rf"max angle ${_tex(f.theta_max_deg, 2)}^\circ$ at $L = {c.depths[i]}$"
         for i, f in enumerate(fits)
     )
     ev = (
         f"Skip networks, {c.trials} inputs, fresh Algorithm-1 DSMs at every layer ({c.networks} "
-        f"networks per T), depths up to {max(c.depths)}. Median angle theta_L = angle(x_L, x_0) fitted "
-        f"as L^beta over {np.degrees(FIT_WINDOW[0]):.1f}..{np.degrees(FIT_WINDOW[1]):.0f} deg: {rows}. "
-        f"Pooled law theta_L = kappa sigma2 sqrt(L), kappa = {_sig(kappa, 3)}; identity (theta < "
-        f"{THETA_ID_DEG:g} deg) up to L_id = ({np.radians(THETA_ID_DEG):.4f}/(kappa sigma2))^2. One fixed "
-        f"matrix: theta_L = kappa_f sigma2 L with kappa_f = {_sig(kappa_f, 3)}, then a plateau at "
-        f"{_sig(min(f.fixed_final_deg for f in fits), 2)}.."
-        f"{_sig(max(f.fixed_final_deg for f in fits), 2)} deg "
-        f"(decorrelated) at L = {c.fixed_depth}."
+        rf"networks per $T$), depths up to {max(c.depths)}. Median angle $\theta_L = \angle(x_L, x_0)$ "
+        rf"fitted as $L^\beta$ over ${np.degrees(FIT_WINDOW[0]):.1f}^\circ$ to "
+        rf"${np.degrees(FIT_WINDOW[1]):.0f}^\circ$: {rows}. Pooled law "
+        rf"$\theta_L = \kappa\,\sigma_2\sqrt L$, $\kappa = {_tex(kappa, 3)}$; identity "
+        rf"($\theta < {THETA_ID_DEG:g}^\circ$) up to "
+        rf"${L_id} = ({np.radians(THETA_ID_DEG):.4f}/(\kappa\sigma_2))^2$. One fixed matrix: "
+        rf"$\theta_L = \kappa_f\,\sigma_2 L$ with $\kappa_f = {_tex(kappa_f, 3)}$, then a plateau at "
+        rf"${_tex(min(f.fixed_final_deg for f in fits), 2)}^\circ$ to "
+        rf"${_tex(max(f.fixed_final_deg for f in fits), 2)}^\circ$ "
+        f"(decorrelated) at $L = {c.fixed_depth}$."
     )
     holds = (
-        f"Each layer turns the features by ~kappa sigma2 with kappa = {_sig(kappa, 2)}, and the turns add "
-        f"up like a random walk, theta_L ~ {_sig(kappa, 2)} sigma2 sqrt(L), until the output is decorrelated "
-        f"from the input: the network is effectively the identity (angle < {THETA_ID_DEG:g} deg) only for "
-        f"L < ({np.radians(THETA_ID_DEG):.3f}/({_sig(kappa, 2)} sigma2))^2 (e.g. "
-        + ", ".join(f"{_sig(identity_depth_law(f.sigma2, kappa), 2)} at sigma2 = {_sig(f.sigma2)}"
+        rf"Each layer turns the features by $\approx\kappa\sigma_2$ with $\kappa = {_tex(kappa, 2)}$, and "
+        rf"the turns add up like a random walk, $\theta_L \approx {_tex(kappa, 2)}\,\sigma_2\sqrt L$, "
+        f"until the output is decorrelated from the input: the network is effectively the identity "
+        rf"(angle $< {THETA_ID_DEG:g}^\circ$) only for "
+        rf"$L < ({np.radians(THETA_ID_DEG):.3f}/({_tex(kappa, 2)}\,\sigma_2))^2$ (e.g. "
+        + ", ".join(rf"${_tex(identity_depth_law(f.sigma2, kappa), 2)}$ at $\sigma_2 = {_tex(f.sigma2)}$"
                     for f in fits)
-        + f"); with one fixed matrix the angle grows linearly, ~{_sig(kappa_f, 2)} sigma2 L, and stops only "
-        "when the input is forgotten."
+        + rf"); with one fixed matrix the angle grows linearly, $\approx {_tex(kappa_f, 2)}\,\sigma_2 L$, "
+        "and stops only when the input is forgotten."
     )
     if not valid:
         return verdict("HT-DEEP", "qualified", ev + " No temperature has three depths in the fit window.",
@@ -1135,11 +1171,169 @@ def check_ht_deep(result: IdentityDepthResult) -> Verdict:
         return verdict("HT-DEEP", "confirmed", ev)
     if all(b > GROW_BETA for b in betas):
         return verdict("HT-DEEP", "refuted", ev, holds, severity=severity(conclusion_holds=False))
-    stop = [f"T = {f.T:g}" for f in valid if f.beta < STOP_BETA]
+    stop = [f"$T = {f.T:g}$" for f in valid if f.beta < STOP_BETA]
     return verdict("HT-DEEP", "qualified", ev,
                    "The angle stops growing only at " + (", ".join(stop) or "no temperature")
                    + "; elsewhere it keeps growing. " + holds,
                    severity=severity(conclusion_holds=True, conditional=True))
+
+
+# ----------------------------------------------------------------------------- tables
+def _num(x: float, fmt: str) -> str:
+    r"""``x`` formatted with ``fmt`` (same digits), as ``$...$`` maths (``e`` -> ``\times10^{}``)."""
+    s = format(float(x), fmt)
+    if "e" in s:
+        mant, exp = s.split("e")
+        s = rf"{mant}\times10^{{{int(exp)}}}"
+    return f"${s}$"
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table from a header and rows of cell strings."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def pool_table(result: DeepResult) -> str:
+    """Markdown: quartiles of sigma_2 of the DSM pool and unconverged draws, per temperature."""
+    rows = [[f"{T:g}", ", ".join(f"{q:.3f}" for q in result.sigma2_q[t]), str(result.n_unconverged[t])]
+            for t, T in enumerate(result.config.temperatures)]
+    return _md_table([r"$T$", r"$\sigma_2$ quartiles (25%, 50%, 75%)", "unconverged"], rows)
+
+
+def violation_table(result: DeepResult) -> str:
+    """Markdown: fraction of (trial, layer) pairs violating the proof step, per variant and T."""
+    Ts = result.config.temperatures
+    rows = [[_LABELS[v]] + [f"{100 * result.violation[t, k].mean():.0f}%" for t in range(len(Ts))]
+            for k, v in enumerate(result.variants)]
+    return _md_table(["variant"] + [f"$T = {T:g}$" for T in Ts], rows)
+
+
+def saturation_markdown(result: DeepResult, variants=PERP_SKIP) -> str:
+    """Markdown version of :func:`saturation_table`: median angles, growth ratio, CI, state."""
+    rows = [[_LABELS[(r["arch"], r["phi"], r["input"])], f"{r['T']:g}", f"{r['sigma2']:.2f}",
+             f"{np.degrees(r['theta_half']):.0f}°", f"{np.degrees(r['theta_L']):.0f}°",
+             f"{r['growth']:.2f}", f"[{r['lo']:.2f}, {r['hi']:.2f}]", r["state"]]
+            for r in saturation_table(result, variants=variants)]
+    header = ["variant", "$T$", r"$\tilde\sigma_2$", r"$\tilde\theta_{L/2}$", r"$\tilde\theta_L$",
+              "$g$", "95% CI of $g$", "state"]
+    return _md_table(header, rows)
+
+
+def depth_table(result: DeepResult, theta_deg: float = 30.0) -> str:
+    """Markdown: effective depth without skips and the random-walk depth with skips, per T."""
+    V = result.variants
+    kN = V.index(("noskip", "identity", "mean"))
+    kC = V.index(("skip+C", "identity", "perp"))
+    L = result.config.depth
+    rows = []
+    for t, T in enumerate(result.config.temperatures):
+        s2 = result.sigma2_q[t, 1]
+        u = result.rel_update_q[t, kC, :, 1].mean()
+        meas = np.flatnonzero(np.degrees(result.angle0_q[t, kC, :, 1]) >= theta_deg)
+        rows.append([f"{T:g}", f"{s2:.2f}", f"{effective_depth(s2):.1f}",
+                     f"{measured_depth(result.detail_q[t, kN, :, 1]):.0f}",
+                     f"{(np.radians(theta_deg) / u) ** 2:.0f}",
+                     str(meas[0]) if meas.size else f"$> {L}$"])
+    header = ["$T$", r"$\tilde\sigma_2$", r"no skip: $D_{\mathrm{eff}}(0.01)$",
+              r"no skip: first layer with median detail $< 1\%$",
+              rf"skip: $(\theta/u)^2$, $\theta = {theta_deg:g}^\circ$",
+              rf"skip: first layer with $\tilde\theta_L \ge {theta_deg:g}^\circ$"]
+    return _md_table(header, rows)
+
+
+def walk_table(result: IdentityDepthResult) -> str:
+    """Markdown: growth exponent, constant and identity depth per T (fresh and fixed matrices)."""
+    fits = walk_fits(result)
+    kap = float(np.exp(np.mean(np.log([f.kappa for f in fits]))))
+    rows = [[f"{f.T:g}", f"{f.sigma2:.4f}", f"{f.beta:.2f}", f"{f.kappa:.3f}", _num(f.L_id, ".3g"),
+             _num(identity_depth_law(f.sigma2, kap), ".3g"), f"{f.kappa_fixed:.3f}",
+             _num(f.L_id_fixed, ".3g"), f"{f.theta_max_deg:.0f}°"] for f in fits]
+    header = ["$T$", r"$\tilde\sigma_2$", r"$\beta$", r"$\kappa$", r"$L_{\mathrm{id}}$",
+              r"law $(\theta^*/(\bar\kappa\sigma_2))^2$", r"$\kappa_f$", r"$L_{\mathrm{id}}$, fixed $M$",
+              "max angle"]
+    spread = np.degrees(result.fresh_net_med[:, -1].max(-1) - result.fresh_net_med[:, -1].min(-1))
+    T_last = result.config.temperatures[-1]
+    return (_md_table(header, rows) + f"\n\n$\\bar\\kappa = {kap:.2f}$ (geometric mean). Between-network "
+            f"spread of the median angle at $L = {max(result.config.depths)}$, $T = {T_last:g}$: "
+            f"${spread[-1]:.2f}^\\circ$.")
+
+
+def pair_table(result: NoisyPairResult) -> str:
+    """Markdown: mean pair cosine at the last depth with its 95% CI over networks, per T."""
+    c = result.config
+    mu, lo, hi = cluster_ci(result.net_mean_cos[:, :, -1])
+    rows = [[f"{T:g}", f"{result.sigma2_med[t]:.3f}",
+             f"{mu[t, 0]:.3f} [{lo[t, 0]:.3f}, {hi[t, 0]:.3f}]",
+             f"${mu[t, 1]:+.3f}$ [${lo[t, 1]:+.3f}$, ${hi[t, 1]:+.3f}$]"]
+            for t, T in enumerate(c.temperatures)]
+    law = float(skip_pair_law(c, c.depth))
+    return (_md_table(["$T$", r"$\tilde\sigma_2$", "skip: mean cosine [95% CI]",
+                       "no skip: mean cosine [95% CI]"], rows)
+            + f"\n\nAt $L = {c.depth}$. Noise-only law $c_0e^{{-L\\nu^2/n}} = {law:.3f}$.")
+
+
+def escape_table(result: EscapeResult, depths: tuple[int, ...] = (16,)) -> str:
+    """Markdown: angle to the input (ReLU + LN) and the norm factor per layer, per mixing."""
+    L = result.config.depth
+    ds = [*depths, L]
+    rows = []
+    for k, name in enumerate(result.mixings):
+        lab = MIXING_LABELS.get(name, name)
+        a = np.degrees(result.angle0_q[k, 1, ds, 1])
+        rows.append([lab] + [f"{x:.0f}°" for x in a] + [f"{np.exp(result.lognorm_q[k, 0, -1, 1] / L):.3f}"])
+    header = (["mixing"] + [rf"$\angle(x_L, x_0)$, ReLU + LN, $L = {d}$" for d in ds]
+              + ["norm factor per layer (identity, centred)"])
+    return _md_table(header, rows)
+
+
+def skip_test_table(result: PathResult, method: str = "sinkhorn") -> str:
+    """Markdown: median residual with and without skips per depth and the Bonferroni p-value."""
+    rows = [[str(r["t"]), f"{r['mean_len']:.1f}", _num(r["med_skip"], ".1e"), _num(r["med_noskip"], ".1e"),
+             _num(r["p_bonf"], ".1e") if r["testable"] else "n/a"]
+            for r in skip_tests(result, method)]
+    return _md_table(["$t$", "mean path length", "median, skip", "median, no skip", "$p$ (Bonferroni)"],
+                     rows)
+
+
+def mixture_markdown(result: PathResult, method: str = "sinkhorn") -> str:
+    """Markdown version of :func:`mixture_table`: measured mean residual of W_t vs the mixture."""
+    rows = [[str(r["t"]), _num(r["measured"], ".1e"), _num(r["predicted"], ".1e"),
+             _num(r["ratio"], ".2g")] for r in mixture_table(result, method)]
+    return _md_table(["$t$", r"$W_t$, measured", r"mixture $\hat r(t)$", "ratio"], rows)
+
+
+def findings() -> str:
+    """The chapter's one-line findings (MyST), computed from the four verdicts and their numbers."""
+    from ..claims import evaluate
+
+    ids = ("HT-P1", "HT-DEEP", "HT-RES", "RC-SKIP")
+    vs = {cid: evaluate(cid) for cid in ids}
+    fits = [f for f in walk_fits(identity_depth_experiment()) if f.n_window >= 3]
+    kappa = float(np.exp(np.mean(np.log([f.kappa for f in fits])))) if fits else float("nan")
+    pr = noisy_pair_experiment()
+    cos_skip = float(cluster_ci(pr.net_mean_cos[:, :, -1])[0][:, 0].min())
+    a_meas, a_pred = mixture_rates(path_experiment(), "sinkhorn")
+
+    def refs(group: list[str]) -> str:
+        r = [f"{{prf:ref}}`{cid} <{cid.lower()}>`" for cid in group]
+        return r[0] if len(r) == 1 else ", ".join(r[:-1]) + " and " + r[-1]
+
+    def verdict_clause(group: list[str]) -> str:
+        by: dict[str, list[str]] = {}
+        for cid in group:
+            by.setdefault(vs[cid].verdict, []).append(cid)
+        return "; ".join(f"{refs(g)} {'is' if len(g) == 1 else 'are'} {v}" for v, g in by.items())
+
+    return (
+        f"**Findings:** {verdict_clause(['HT-P1', 'HT-DEEP', 'HT-RES'])}: with skip connections a "
+        "high-entropy DSM network is not frozen at the identity, its features turn like a random walk, "
+        rf"$\theta_L\approx{_tex(kappa)}\,\sigma_2\sqrt L$, and two noisy inputs stay aligned "
+        f"(mean cosine {_tex(cos_skip)} at $L = {pr.config.depth}$). {verdict_clause(['RC-SKIP'])}: "
+        f"skips do slow rank decay, but the skip network decays {a_meas / a_pred:.1f} times faster "
+        "than path shortening predicts."
+    )
 
 
 # ----------------------------------------------------------------------------- figures
@@ -1156,48 +1350,82 @@ _LABELS = {
     ("noskip+LN", "identity", "perp"): "no skip+LN, id",
 }
 
+#: display names of the escape-route mixings (keys of :data:`MIXINGS`)
+MIXING_LABELS = {
+    "DSM": "DSM",
+    "DSM, alpha=1/sigma2": r"DSM, $\alpha = 1/\tilde\sigma_2$",
+    "Gaussian": "Gaussian",
+    "row-softmax": "row-softmax",
+}
+
+
+def _figure(ncols: int = 1, nrows: int = 1, *, width: float = 3.65, height: float = 3.0):
+    """The book's figure (:func:`dsmlib.plotting.new_figure`) with constrained layout.
+
+    Constrained layout keeps legends placed below the axes (``_legend_below``) inside the
+    figure, also when it is saved without ``bbox_inches="tight"`` (the frame player). Two
+    columns are 7.3 in wide, so that the notebook's tight-bbox PNG stays within 7.5 in.
+    """
+    from ..plotting import new_figure
+
+    return new_figure(ncols, nrows, width=width, height=height, layout="constrained")
+
+
+def _legend_below(ax, handles=None, labels=None, *, ncol: int = 1, **kw):
+    """A legend under the axes (below the x label), off the data."""
+    from matplotlib.transforms import ScaledTranslation
+
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    below = ax.transAxes + ScaledTranslation(0, -0.5, ax.figure.dpi_scale_trans)
+    return ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                     bbox_transform=below, ncol=ncol, borderaxespad=0.0, **kw)
+
+
+def _tcolor(t: int, nT: int):
+    """Colour of temperature ``t`` of ``nT`` (viridis without its pale yellow end)."""
+    import matplotlib.pyplot as plt
+
+    return plt.get_cmap("viridis")(0.85 * t / max(1, nT - 1))
+
 
 def proof_step_figure(result: DeepResult, t: int):
     """Bound ratio, mean fraction and norm growth per layer at temperature index ``t``."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import band
-
     show = [("skip+LN", "relu", "perp"), ("skip+C", "identity", "perp"), ("skip", "relu", "perp"),
             ("skip", "identity", "perp"), ("skip", "identity", "mean")]
-    colors = plt.get_cmap("tab10").colors
-    fig, axs = plt.subplots(2, 2, figsize=(7.5, 5.6))
+    colors = plt.get_cmap("tab10").colors  # the 4th, red, is the identity skip without centring
+    fig, axs = _figure(2, 2, height=2.8)
     ax = [axs[0, 0], axs[0, 1], axs[1, 0]]
     L = result.config.depth
     for j, v in enumerate(show):
         k = result.variants.index(v)
         kw = dict(color=colors[j], label=_LABELS[v])
         ax[0].plot(np.arange(L), result.bound_ratio_q[t, k, :, 1], **kw)
-        ax[0].fill_between(np.arange(L), result.bound_ratio_q[t, k, :, 0], result.bound_ratio_q[t, k, :, 2],
-                           color=colors[j], alpha=0.2, lw=0)
+        ax[0].fill_between(np.arange(L), result.bound_ratio_q[t, k, :, 0],
+                           result.bound_ratio_q[t, k, :, 2], color=colors[j], alpha=0.2, lw=0)
         ax[1].plot(np.arange(L + 1), np.maximum(result.meanfrac_q[t, k, :, 1], 1e-17), **kw)
         ax[2].plot(np.arange(L + 1), result.lognorm_q[t, k, :, 1] / np.log(10), **kw)
-    ax[0].axhline(1, color="k", lw=1, ls="--")
+    ax[0].axhline(1, color="k", lw=1, ls="--", label="bound: ratio = 1")
     ax[0].set(yscale="log", xlabel=r"layer $\ell$",
               ylabel=r"$\|\phi(M_\ell x_\ell)\| / (\sigma_2(M_\ell)\|x_\ell\|)$",
-              title="proof step: bound holds below the dashed line")
+              title="step ratio (bound holds below 1)")
     ax[1].set(yscale="log", xlabel=r"layer $\ell$", ylabel=r"$|\bar x_\ell|\sqrt{n} / \|x_\ell\|$",
               title="mean fraction")
     ax[2].set(xlabel=r"layer $\ell$", ylabel=r"$\log_{10}\|x_\ell\|/\|x_0\|$", title="norm growth")
     h, lab = ax[0].get_legend_handles_labels()
     axs[1, 1].axis("off")
-    axs[1, 1].legend(h, lab, fontsize=7, loc="center")
-    ax[0].set_title("step ratio (bound holds below 1)")
-    del band
+    axs[1, 1].legend(h, lab, loc="center", title=rf"$T = {result.config.temperatures[t]:.3g}$")
     return fig
 
 
 def angle_figure(result: DeepResult, phi: str = "identity"):
     """Median angle(x_l, x_0) and angle between two inputs vs depth, every temperature."""
-    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    cmap = plt.get_cmap("viridis")
-    fig, ax = plt.subplots(1, 2, figsize=(7.5, 3.4))
+    fig, ax = _figure(2, 1, height=3.6)
+    ax = ax[0]
     L = result.config.depth
     ls = np.arange(L + 1)
     arch = "skip+C" if phi == "identity" else "skip+LN"
@@ -1205,22 +1433,26 @@ def angle_figure(result: DeepResult, phi: str = "identity"):
     kn = result.variants.index(("noskip+LN", "identity", "perp"))
     nT = len(result.config.temperatures)
     for t, T in enumerate(result.config.temperatures):
-        col = cmap(t / max(1, nT - 1))
-        lab = rf"$T={T:g}$, $\tilde\sigma_2={result.sigma2_q[t, 1]:.2f}$"
+        col = _tcolor(t, nT)
+        lab = rf"$T = {T:.3g}$, $\tilde\sigma_2 = {result.sigma2_q[t, 1]:.2f}$"
         ax[0].plot(ls, np.degrees(result.angle0_q[t, k, :, 1]), color=col, label=lab)
-        ax[0].fill_between(ls, np.degrees(result.angle0_q[t, k, :, 0]), np.degrees(result.angle0_q[t, k, :, 2]),
-                           color=col, alpha=0.2, lw=0)
+        ax[0].fill_between(ls, np.degrees(result.angle0_q[t, k, :, 0]),
+                           np.degrees(result.angle0_q[t, k, :, 2]), color=col, alpha=0.2, lw=0)
         u = result.rel_update_q[t, k, :, 1].mean()
         ax[0].plot(ls, np.degrees(np.minimum(u * np.sqrt(ls), np.pi / 2)), color=col, ls=":", lw=1)
         ax[1].plot(ls, np.degrees(result.pair_q[t, k, :, 1]), color=col, label=lab)
-    ax[0].plot(ls, np.degrees(result.angle0_q[0, kn, :, 1]), color="k", ls="--", lw=1, label="no skip + LN, id")
+    ax[0].plot(ls, np.degrees(result.angle0_q[0, kn, :, 1]), color="k", ls="--", lw=1)
     for t in range(nT):
-        ax[1].plot(ls, np.degrees(result.pair_q[t, kn, :, 1]), color=cmap(t / max(1, nT - 1)), ls="--", lw=1)
+        ax[1].plot(ls, np.degrees(result.pair_q[t, kn, :, 1]), color=_tcolor(t, nT),
+                   ls="--", lw=1)
     ax[0].set(xlabel=r"depth $L$", ylabel=r"$\angle(x_L, x_0)$ [deg]", ylim=(0, 95),
-              title=f"{_LABELS[(arch, phi, 'perp')]}; dotted: $u\\sqrt{{L}}$")
+              title=_LABELS[(arch, phi, "perp")])
     ax[1].set(xlabel=r"depth $L$", ylabel=r"$\angle(x_L, x_L')$ [deg]", ylim=(0, 95),
-              title="two inputs; dashed: no skip + LN")
-    ax[0].legend(fontsize=6, loc="lower right")
+              title="two inputs")
+    h, lab = ax[0].get_legend_handles_labels()
+    h += [Line2D([], [], color="0.3", ls=":", lw=1), Line2D([], [], color="0.3", ls="--", lw=1)]
+    lab += [r"random walk $u\sqrt{L}$", "no skip + LN, id"]
+    fig.legend(h, lab, loc="outside lower center", ncol=2)
     return fig
 
 
@@ -1229,166 +1461,220 @@ def escape_figure(result: EscapeResult):
     import matplotlib.pyplot as plt
 
     colors = plt.get_cmap("tab10").colors
-    fig, ax = plt.subplots(1, 2, figsize=(7.5, 3.4))
+    fig, ax = _figure(2, 1, height=3.3)
+    ax = ax[0]
     L = result.config.depth
     ls = np.arange(L + 1)
     for k, name in enumerate(result.mixings):
-        lab = name.replace("alpha=1/sigma2", rf"$\alpha=1/\tilde\sigma_2={result.alpha:.1f}$")
-        ax[0].plot(ls, np.degrees(result.angle0_q[k, 1, :, 1]), color=colors[k], label=lab)
-        ax[1].plot(ls, result.lognorm_q[k, 0, :, 1] / np.log(10), color=colors[k], label=lab)
+        lab = MIXING_LABELS.get(name, name).replace(
+            r"\tilde\sigma_2$", rf"\tilde\sigma_2 = {result.alpha:.1f}$")
+        kw = dict(color=colors[k], label=lab, ls="--" if name == "row-softmax" else "-")
+        ax[0].plot(ls, np.degrees(result.angle0_q[k, 1, :, 1]), **kw)
+        ax[1].plot(ls, result.lognorm_q[k, 0, :, 1] / np.log(10), **kw)
     ax[0].set(xlabel=r"depth $L$", ylabel=r"$\angle(x_L, x_0)$ [deg]", title="ReLU + LN: angle")
-    ax[1].set(xlabel=r"depth $L$", ylabel=r"$\log_{10}\|x_L\|/\|x_0\|$", title="identity, centred: norm")
-    ax[0].legend(fontsize=7)
+    ax[1].set(xlabel=r"depth $L$", ylabel=r"$\log_{10}\|x_L\|/\|x_0\|$",
+              title="identity, centred: norm")
+    h, lab = ax[0].get_legend_handles_labels()
+    fig.legend(h, lab, loc="outside lower center", ncol=2)
     return fig
 
 
 def path_figure(result: PathResult):
     """Rank-one residual of path products vs depth (log boxplots) and path-length histogram."""
-    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from scipy.stats import binom
 
     from ..plotting import COLORS, log_boxplot
 
-    fig, axs = plt.subplots(2, 2, figsize=(7.5, 6.0))
+    fig, axs = _figure(2, 2, height=3.0)
     ax = [axs[0, 0], axs[0, 1], axs[1, 0]]
     t = np.asarray(result.config.depths)
+    names = {"sinkhorn": "Sinkhorn", "softmax": "row-softmax"}
     for m, meth in enumerate(result.methods):
         a = ax[m]
-        log_boxplot(a, t, list(result.noskip[m]), color=COLORS["noskip"], label="no skip (all t factors)",
-                    offset=-0.3, width=0.5)
-        log_boxplot(a, t, list(result.skip[m]), color=COLORS["skip"], label="skip (each factor w.p. 1/2)",
-                    offset=0.3, width=0.5)
-        a.plot(t, np.median(result.lazy[m], axis=1), color=COLORS["theory"], marker="o", ms=3,
-               label=r"$\prod (I+P_\ell)/2$ (median)")
+        log_boxplot(a, t, list(result.noskip[m]), color=COLORS["noskip"],
+                    label=r"no skip (all $t$ factors)", offset=-0.3, width=0.5)
+        log_boxplot(a, t, list(result.skip[m]), color=COLORS["skip"],
+                    label="skip (each factor w.p. 1/2)", offset=0.3, width=0.5)
+        a.plot(t, np.median(result.lazy[m], axis=1), color=COLORS["accent"], marker="^", ms=4,
+               label=r"$\prod (I+P_\ell)/2$ (top: median; bottom right: mean)")
         a.axhline(RESIDUAL_FLOOR, color="k", lw=0.8, ls=":")
-        a.set(yscale="log", xlabel="path depth t", ylabel=r"$\sigma_2(P_t)/\sigma_1(P_t)$", title=meth)
+        a.set(yscale="log", xlabel=r"path depth $t$", ylabel=r"$\sigma_2(P_t)/\sigma_1(P_t)$",
+              title=names.get(meth, meth))
         a.set_xticks(t)
-        a.set_xticklabels([str(x) for x in t])
-    ax[0].legend(fontsize=6, loc="lower left")
+        a.set_xticklabels([str(x) if x in (1, 2, 4, 8, 12, 16, 20) else "" for x in t])
     j = len(t) - 1
     k = result.lengths[0, j]
-    ax[2].hist(k, bins=np.arange(t[j] + 2) - 0.5, density=True, color=COLORS["skip"], alpha=0.6, label="sampled")
-    from scipy.stats import binom
-
+    ax[2].hist(k, bins=np.arange(t[j] + 2) - 0.5, density=True, color=COLORS["skip"], alpha=0.6,
+               label="sampled")
     kk = np.arange(t[j] + 1)
-    ax[2].plot(kk, binom.pmf(kk, t[j], 0.5), "k.-", label=f"Binomial({t[j]}, 1/2)")
-    ax[2].set(xlabel="kept factors (path length)", ylabel="frequency", title=f"path lengths at t = {t[j]}")
-    ax[2].legend(fontsize=7)
-    mixture_axes(axs[1, 1], result, "sinkhorn")
+    ax[2].plot(kk, binom.pmf(kk, t[j], 0.5), "k.-", label=rf"$\mathrm{{Binomial}}({t[j]}, 1/2)$")
+    ax[2].set(xlabel="kept factors (path length)", ylabel="frequency",
+              title=rf"path lengths at $t = {t[j]}$", ylim=(0, 1.45 * binom.pmf(t[j] // 2, t[j], 0.5)))
+    ax[2].legend(loc="upper center", ncol=2)
+    mixture_axes(axs[1, 1], result, "sinkhorn", legend=False)
+    h, lab = ax[0].get_legend_handles_labels()
+    h2, lab2 = axs[1, 1].get_legend_handles_labels()
+    keep = {"mean, no skip", "mean, paths with skips", "path-length mixture"}
+    h += [hh for hh, ll in zip(h2, lab2) if ll in keep] + [Line2D([], [], color="k", lw=0.8, ls=":")]
+    lab += [ll for ll in lab2 if ll in keep] + ["float64 floor"]
+    fig.legend(h, lab, loc="outside lower center", ncol=2)
     return fig
 
 
-def mixture_axes(ax, result: PathResult, method: str = "sinkhorn") -> None:
+def mixture_axes(ax, result: PathResult, method: str = "sinkhorn", *, legend: bool = True) -> None:
     """Mean residual of the skip network against the path-length mixture prediction."""
     from ..plotting import COLORS
 
     rows = mixture_table(result, method)
     t = [r["t"] for r in rows]
-    ax.plot(t, [r["noskip"] for r in rows], "o-", color=COLORS["noskip"], ms=3, label="no skip")
+    ax.plot(t, [r["noskip"] for r in rows], "o-", color=COLORS["noskip"], ms=3, label="mean, no skip")
     ax.plot(t, [r["bernoulli"] for r in rows], "s-", color=COLORS["skip"], ms=3,
-            label="paths, skips w.p. 1/2")
-    ax.plot(t, [r["predicted"] for r in rows], "--", color=COLORS["theory"], label="mixture prediction")
-    ax.plot(t, [r["measured"] for r in rows], "^-", color=COLORS["accent"], ms=3,
-            label=r"$\prod(I+P_\ell)/2$")
-    ax.set(yscale="log", xlabel="depth t", ylabel="mean residual", title=f"{method}: skip network vs mixture")
-    ax.legend(fontsize=6, loc="lower left")
+            label="mean, paths with skips")
+    ax.plot(t, [r["predicted"] for r in rows], "--", color=COLORS["theory"],
+            label="path-length mixture")
+    ax.plot(t, [r["measured"] for r in rows], "^-", color=COLORS["accent"], ms=4,
+            label=r"$\prod (I+P_\ell)/2$")
+    name = {"sinkhorn": "Sinkhorn", "softmax": "row-softmax"}.get(method, method)
+    ax.set(yscale="log", xlabel=r"depth $t$", ylabel="mean residual",
+           title=f"{name}: skip network vs mixture")
+    if legend:
+        ax.legend(loc="lower left")
 
 
 def explore_network(T: float = 0.3, depth: int = 64, skip: bool = True, phi: str = "identity",
                     norm: str = "LN", trials: int = 200, seed: int = 0):
     """Small live version of :func:`deep_experiment` for the explorer: angle and norm vs depth."""
-    import matplotlib.pyplot as plt
-
     rng = np.random.default_rng(seed)
     n = 64
     x, _ = make_inputs(n, trials, 0.0 if norm != "mean" else 1.0, 0.9, rng)
     pool = random_dsm(n, T, size=max(2 * depth, 128), rng=rng, warn=False)
     idx = _pool_index(rng, trials, pool.shape[0], depth)
-    tr = forward(pool, idx, x[:, :, None], phi=phi, skip=skip, layer_norm=norm == "LN", center=norm == "centre")
-    fig, ax = plt.subplots(1, 2, figsize=(7.5, 3.2))
+    tr = forward(pool, idx, x[:, :, None], phi=phi, skip=skip, layer_norm=norm == "LN",
+                 center=norm == "centre")
+    fig, ax = _figure(2, 1, height=3.2)
+    ax = ax[0]
     ls = np.arange(depth + 1)
     a = np.degrees(np.arccos(tr.cos0[:, :, 0]))
     ax[0].plot(ls, np.median(a, axis=1))
     ax[0].fill_between(ls, *np.percentile(a, [25, 75], axis=1), alpha=0.25, lw=0)
-    ax[0].set(xlabel="depth L", ylabel="angle(x_L, x_0) [deg]", ylim=(0, 95),
-              title=f"T={T:g}, median sigma2={np.median(sigma2(pool)):.2f}")
+    ax[0].set(xlabel=r"depth $L$", ylabel=r"$\angle(x_L, x_0)$ [deg]", ylim=(0, 95),
+              title=rf"$T = {T:.3g}$, median $\sigma_2 = {np.median(sigma2(pool)):.2f}$")
     ax[1].plot(ls, np.median(np.log10(tr.norm[:, :, 0] / tr.norm[0, :, 0]), axis=1))
-    ax[1].set(xlabel="depth L", ylabel="log10 ||x_L||/||x_0||",
+    ax[1].set(xlabel=r"depth $L$", ylabel=r"$\log_{10}\|x_L\|/\|x_0\|$",
               title=f"{'skip' if skip else 'no skip'}, {phi}, {norm}")
+    return fig
+
+
+def frame_figure(result: DeepResult, T: float):
+    """One frame of the static explorer: angle to the input and between two inputs at ``T``."""
+    t = list(result.config.temperatures).index(T)
+    V = result.variants
+    fig, ax = _figure(2, 1, height=3.3)
+    ax = ax[0]
+    ls = np.arange(result.config.depth + 1)
+    for v in (("skip+C", "identity", "perp"), ("skip+LN", "relu", "perp"),
+              ("noskip+LN", "identity", "perp")):
+        k = V.index(v)
+        ax[0].plot(ls, np.degrees(result.angle0_q[t, k, :, 1]), label=_LABELS[v])
+        pair = np.degrees(result.pair_q[t, k, :, 1]) if result.pair_q[t, k, 0, 1] > 0 else np.nan * ls
+        ax[1].plot(ls, pair, label=_LABELS[v])
+    ax[0].set(xlabel=r"depth $L$", ylabel=r"$\angle(x_L, x_0)$ [deg]", ylim=(0, 95),
+              title=rf"$T = {T:.3g}$, $\tilde\sigma_2 = {result.sigma2_q[t, 1]:.2f}$")
+    ax[1].set(xlabel=r"depth $L$", ylabel=r"$\angle(x_L, x_L')$ [deg]", ylim=(0, 95),
+              title="two inputs")
+    h, lab = ax[0].get_legend_handles_labels()
+    fig.legend(h, lab, loc="outside lower center", ncol=3)
     return fig
 
 
 def pair_figure(result: NoisyPairResult):
     """HT-RES: mean pair cosine vs depth (skip solid, no skip dashed) and final cosines."""
-    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from ..plotting import COLORS
 
     c = result.config
-    cmap = plt.get_cmap("viridis")
-    fig, ax = plt.subplots(1, 2, figsize=(7.5, 3.3))
+    fig, ax = _figure(2, 1, height=3.4)
+    ax = ax[0]
     ls = np.arange(1, c.depth + 1)
     nT = len(c.temperatures)
     for t, T in enumerate(c.temperatures):
-        col = cmap(t / max(1, nT - 1))
+        col = _tcolor(t, nT)
         g = result.net_mean_cos[t, :, 1:].mean(axis=-1)
-        lab = rf"$T={T:g}$, $\tilde\sigma_2={result.sigma2_med[t]:.3f}$"
+        lab = rf"$T = {T:.3g}$, $\tilde\sigma_2 = {result.sigma2_med[t]:.3f}$"
         ax[0].plot(ls, g[0], color=col, label=lab)
         ax[0].plot(ls, g[1], color=col, ls="--", lw=1.2)
-    ax[0].plot(ls, skip_pair_law(c, ls), color="k", ls=":", lw=1, label=r"$c_0e^{-L\nu^2/n}$")
+    ax[0].plot(ls, skip_pair_law(c, ls), color="k", ls=":", lw=1)
     ax[0].axhspan(-RES_COLLAPSE_MARGIN, RES_COLLAPSE_MARGIN, color="0.85", lw=0)
     ax[0].axhline(RES_KEEP_LEVEL, color="0.5", lw=0.8)
-    ax[0].set(xscale="log", xlabel=r"depth $L$", ylabel=r"mean $\cos\angle(x_L, x_L')$", ylim=(-0.1, 1.02),
-              title="solid: skip; dashed: no skip")
-    ax[0].legend(fontsize=6, loc="center left")
+    ax[0].set(xscale="log", xlabel=r"depth $L$", ylabel=r"mean $\cos\angle(x_L, x_L')$",
+              ylim=(-0.1, 1.02), title="mean cosine of a pair")
     t = nT - 1
     bins = np.linspace(-0.5, 1.0, 61)
-    ax[1].hist(result.cos_final[t, 1], bins=bins, density=True, color="C1", alpha=0.6, label="no skip")
-    ax[1].hist(result.cos_final[t, 0], bins=bins, density=True, color="C4", alpha=0.6, label="skip")
+    ax[1].hist(result.cos_final[t, 1], bins=bins, density=True, color=COLORS["noskip"], alpha=0.6)
+    ax[1].hist(result.cos_final[t, 0], bins=bins, density=True, color=COLORS["skip"], alpha=0.6)
     z = np.linspace(-0.5, 0.5, 201)
-    ax[1].plot(z, stats.norm.pdf(z, 0, 1 / np.sqrt(c.n - 1)), "k", lw=1, label=r"$N(0, 1/(n-1))$")
-    ax[1].set(yscale="log", ylim=(1e-2, None), xlabel=rf"$\cos\angle(x_L, x_L')$ at $L={c.depth}$",
-              ylabel="density", title=rf"{c.pairs} pairs, $T={c.temperatures[t]:g}$")
-    ax[1].legend(fontsize=6)
+    ax[1].plot(z, stats.norm.pdf(z, 0, 1 / np.sqrt(c.n - 1)), color=COLORS["theory"], lw=1.2)
+    ax[1].set(yscale="log", ylim=(1e-2, None), xlabel=rf"$\cos\angle(x_L, x_L')$ at $L = {c.depth}$",
+              ylabel="density", title=rf"{c.pairs} pairs, $T = {c.temperatures[t]:.3g}$")
+    h, lab = ax[0].get_legend_handles_labels()
+    h += [Line2D([], [], color="0.3"), Line2D([], [], color="0.3", ls="--", lw=1.2),
+          Line2D([], [], color="k", ls=":", lw=1), Patch(color="0.85"),
+          Line2D([], [], color="0.5", lw=0.8),
+          Patch(color=COLORS["skip"], alpha=0.6), Patch(color=COLORS["noskip"], alpha=0.6),
+          Line2D([], [], color=COLORS["theory"], lw=1.2)]
+    lab += ["skip (left)", "no skip (left)", r"noise-only law $c_0e^{-L\nu^2/n}$",
+            rf"collapse margin $\pm{RES_COLLAPSE_MARGIN:g}$", f"level {RES_KEEP_LEVEL:g}",
+            "skip (right)", "no skip (right)", r"$N(0, 1/(n-1))$"]
+    fig.legend(h, lab, loc="outside lower center", ncol=3)
     return fig
 
 
 def walk_figure(result: IdentityDepthResult):
     """HT-DEEP: median angle vs depth (fresh and fixed matrices) and the identity depth vs sigma2."""
-    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     c = result.config
     fits = walk_fits(result)
     kappa = float(np.exp(np.mean(np.log([f.kappa for f in fits if f.n_window >= 3]))))
     kf = float(np.exp(np.mean(np.log([f.kappa_fixed for f in fits]))))
-    cmap = plt.get_cmap("viridis")
-    fig, ax = plt.subplots(1, 2, figsize=(7.5, 3.5))
+    fig, ax = _figure(2, 1, height=3.6)
+    ax = ax[0]
     nT = len(c.temperatures)
     L = result.checkpoints.astype(float)
     Lf = result.fixed_checkpoints.astype(float)
     for t, f in enumerate(fits):
-        col = cmap(t / max(1, nT - 1))
+        col = _tcolor(t, nT)
         th = np.degrees(result.fresh_q[t])
         ok = np.isfinite(th[:, 1])
-        ax[0].plot(L[ok], th[ok, 1], "o", color=col, ms=3, label=rf"$\tilde\sigma_2={f.sigma2:.3f}$")
+        ax[0].plot(L[ok], th[ok, 1], "o", color=col, ms=3,
+                   label=rf"$T = {f.T:.3g}$, $\tilde\sigma_2 = {f.sigma2:.3f}$")
         ax[0].fill_between(L[ok], th[ok, 0], th[ok, 2], color=col, alpha=0.2, lw=0)
         ax[0].plot(L[ok], np.degrees(kappa * f.sigma2 * np.sqrt(L[ok])), color=col, lw=1)
         ax[0].plot(Lf, np.degrees(result.fixed_q[t, :, 1]), color=col, ls="--", lw=1)
     ax[0].axhline(THETA_ID_DEG, color="0.4", lw=0.8, ls=":")
     ax[0].axhline(90, color="0.4", lw=0.8, ls=":")
     ax[0].set(xscale="log", yscale="log", ylim=(0.1, 120), xlabel=r"depth $L$",
-              ylabel=r"median $\angle(x_L, x_0)$ [deg]",
-              title=rf"fresh $M_\ell$ (dots, line $\kappa\sigma_2\sqrt{{L}}$); fixed $M$ (dashed)")
-    ax[0].title.set_fontsize(8)
-    ax[0].legend(fontsize=6, loc="lower right")
+              ylabel=r"median $\angle(x_L, x_0)$ [deg]", title="angle to the input")
+    h, lab = ax[0].get_legend_handles_labels()
+    h += [Line2D([], [], color="0.3", lw=1), Line2D([], [], color="0.3", ls="--", lw=1),
+          Line2D([], [], color="0.4", lw=0.8, ls=":")]
+    lab += [r"fresh $M_\ell$: $\kappa\sigma_2\sqrt{L}$", r"one fixed $M$",
+            rf"${THETA_ID_DEG:g}^\circ$ and $90^\circ$"]
+    _legend_below(ax[0], h, lab, ncol=1)
     s = np.geomspace(min(f.sigma2 for f in fits) / 2, max(f.sigma2 for f in fits) * 2, 50)
     ax[1].plot(s, identity_depth_law(s, kappa), color="C0",
-               label=rf"$(\theta^*/(\kappa\sigma_2))^2$, $\kappa={kappa:.2f}$")
+               label=rf"$(\theta^*/(\kappa\sigma_2))^2$, $\kappa = {kappa:.2f}$")
     ax[1].plot(s, identity_depth_law(s, kf, fixed=True), color="C3", ls="--",
-               label=rf"fixed: $\theta^*/(\kappa_f\sigma_2)$, $\kappa_f={kf:.2f}$")
-    ax[1].plot([f.sigma2 for f in fits], [f.L_id for f in fits], "o", color="C0", label="measured, fresh")
+               label=rf"fixed: $\theta^*/(\kappa_f\sigma_2)$, $\kappa_f = {kf:.2f}$")
+    ax[1].plot([f.sigma2 for f in fits], [f.L_id for f in fits], "o", color="C0",
+               label="measured, fresh")
     ax[1].plot([f.sigma2 for f in fits], [f.L_id_fixed for f in fits], "s", color="C3", mfc="none",
                label="measured, fixed")
     ax[1].set(xscale="log", yscale="log", xlabel=r"$\tilde\sigma_2$",
-              ylabel=rf"$L_{{\mathrm{{id}}}}$: angle $<{THETA_ID_DEG:g}^\circ$",
-              title="depth at which the network stops being the identity")
-    ax[1].title.set_fontsize(8)
-    ax[1].legend(fontsize=6)
+              ylabel=rf"$L_{{\mathrm{{id}}}}$: angle $< {THETA_ID_DEG:g}^\circ$",
+              title="identity depth")
+    _legend_below(ax[1], ncol=1)
     return fig
