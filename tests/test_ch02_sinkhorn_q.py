@@ -9,6 +9,7 @@ import pytest
 
 import dsmlib as d
 from dsmlib.experiments import ch02_sinkhorn_q as ch
+from dsmlib.experiments.ch02.common import clopper_pearson
 
 
 SMALL_SWEEP = ch.SweepConfig(n=16, temperatures=(0.005, 0.05, 0.2, 1.0), seeds=(0, 1), per_seed=20)
@@ -95,12 +96,12 @@ def test_story_figure(sweep):
 def test_sweep_shapes_and_verdicts(sweep):
     assert sweep.sigma2.shape == (4, 40)
     np.testing.assert_allclose(sweep.sigma1[sweep.converged], 1.0, atol=1e-5)
-    assert ch.check_ht_alg1(sweep).verdict == "qualified"  # T = 0.005 does not converge
     assert ch.check_ht_e1(sweep).verdict in ("confirmed", "qualified")
 
 
 def test_spectral_verdicts(spec):
     assert ch.check_ht_r2(spec).verdict == "qualified"
+    assert ch.check_ht_r2(spec).severity == "scope"
     assert ch.check_ht_t2(spec).verdict in ("qualified", "confirmed")
     assert np.all(spec.depth_fixed[spec.converged] <= np.ceil(spec.depth_sigma[spec.converged] - 1e-9))
 
@@ -119,6 +120,8 @@ def test_q_verdicts(qres):
 def test_expansion_verdict(expansion):
     v = ch.check_rc_l1(expansion)
     assert v.verdict == "refuted" and "1/n" in v.holds
+    assert v.severity == "constant"  # wrong by a factor n
+    assert "C o R" not in v.evidence  # RC-L1 no longer rests on Prop. 4
 
 
 def test_attention_verdicts(att):
@@ -127,13 +130,6 @@ def test_attention_verdicts(att):
 
 
 # ---------------------------------------------------------------- flip tests (doctored results)
-def test_flip_ht_alg1(sweep):
-    doctored = dataclasses.replace(sweep, converged=np.ones_like(sweep.converged), err=sweep.err * 0)
-    assert ch.check_ht_alg1(doctored).verdict == "confirmed"
-    none = dataclasses.replace(sweep, converged=np.zeros_like(sweep.converged))
-    assert ch.check_ht_alg1(none).verdict == "refuted"
-
-
 def test_flip_ht_e1(sweep):
     up = dataclasses.replace(sweep, sigma2=sweep.sigma2[::-1].copy(), entropy=sweep.entropy)
     assert ch.check_ht_e1(up).verdict == "refuted"
@@ -195,3 +191,217 @@ def test_flip_rc_conv(att):
     assert ch.check_rc_conv(fast).verdict == "confirmed"
     slow = dataclasses.replace(att, trace=att.trace * 0 + 1.0)
     assert ch.check_rc_conv(slow).verdict == "refuted"
+
+
+def test_unregistered_context_claims():
+    """RC-F1 and RC-CONV are judged in chapter 6: chapter 2 registers no check for them."""
+    from dsmlib import claims
+
+    claims._load_checks()
+    for cid in ("RC-F1", "RC-CONV"):
+        entry = claims._REGISTRY.get(cid)
+        assert entry is None or entry[1].__module__ != ch.__name__
+
+
+def test_every_qualified_or_refuted_has_severity(sweep, spec, scaling, qres, expansion):
+    for v in (ch.check_ht_e1(sweep), ch.check_ht_t2(spec), ch.check_ht_r2(spec), ch.check_rc_l1(expansion)):
+        if v.verdict in ("qualified", "refuted"):
+            assert v.severity
+    bad = dataclasses.replace(qres, ratio=qres.ratio * 1.2)
+    assert ch.check_rc_p3(bad).severity == "constant"
+
+
+# ================================================================ second edition
+SMALL_ALG1 = ch.Alg1Config(n=16, temperatures=(0.004, 0.02, 0.2, 1.0), blocks=2, seeds_per_block=2, per_seed=20)
+SMALL_AGG = ch.AggConfig(n=16, temperatures=(0.01, 0.1, 1.0, 10.0), seeds=(0, 1), per_seed=50)
+SMALL_GRAD = ch.GradConfig(
+    n=12, temperatures=(0.02, 0.05, 0.1, 1.0), seeds=(0,), per_seed=20, n_lanczos=20,
+    fd_temperatures=(0.1, 1.0), fd_matrices=2,
+)
+SMALL_P4 = ch.P4Config(n=16, trials=30)
+SMALL_SKA = ch.SkaConfig(n=24, trials=8, n_iter=400, record=(4, 40, 400))
+SMALL_ENT = ch.EntropyOrderConfig(n=12, d_model=16, d_qk=4, scales=(2.0,), spreads=(0.0, 2.0), trials=60)
+
+
+@pytest.fixture(scope="module")
+def alg1():
+    return ch.alg1_experiment.uncached(SMALL_ALG1)
+
+
+@pytest.fixture(scope="module")
+def agg():
+    return ch.agg_experiment.uncached(SMALL_AGG)
+
+
+@pytest.fixture(scope="module")
+def grad():
+    return ch.grad_experiment.uncached(SMALL_GRAD)
+
+
+@pytest.fixture(scope="module")
+def p4():
+    return ch.p4_experiment.uncached(SMALL_P4)
+
+
+@pytest.fixture(scope="module")
+def ska():
+    return ch.ska_experiment.uncached(SMALL_SKA)
+
+
+def test_clopper_pearson():
+    lo, hi = clopper_pearson(np.array([0, 5, 10]), 10)
+    assert lo[0] == 0 and hi[2] == 1 and 0 < lo[1] < 0.5 < hi[1] < 1
+    np.testing.assert_allclose(hi[0], 1 - 0.025 ** (1 / 10))
+    with pytest.raises(ValueError):
+        clopper_pearson(3, 2)
+
+
+def test_alg1_blocks(alg1):
+    assert alg1.failed.shape == (4, 2) and alg1.total == 80
+    assert alg1.failed[0].sum() > 0 and alg1.failed[-1].sum() == 0  # T = 0.004 is too cold for K = 200
+    v = ch.check_ht_alg1(alg1)
+    assert v.verdict == "qualified" and v.severity == "scope"
+    assert SMALL_ALG1.block_seeds(1) == (2, 3)
+
+
+def test_flip_ht_alg1(alg1):
+    none = dataclasses.replace(alg1, failed=alg1.failed * 0)
+    assert ch.check_ht_alg1(none).verdict == "confirmed"
+    top = dataclasses.replace(alg1, failed=np.minimum(alg1.failed + 1, alg1.block_size))
+    v = ch.check_ht_alg1(top)
+    assert v.verdict == "refuted" and v.severity == "conclusion"
+
+
+def test_agg_identities(agg):
+    # sigma_2 <= 1 for a (converged) DSM; ||UPU|| <= ||PU||
+    assert np.all(agg.dsm_gain[agg.converged] <= 1 + 1e-9)
+    assert np.all(agg.sm_gain <= agg.sm_gain_all + 1e-12)
+    assert np.all(agg.sm_leak >= 0)
+
+
+def test_agg_outcome_rules():
+    r = np.array([[0.5] * 200, [1.0] * 200, [1.5] * 200, [0.5, 1.5] * 100])
+    assert list(ch.agg_outcome(r)) == ["dsm", "equivalent", "softmax", "undecided"]
+    with pytest.raises(ValueError):
+        ch.agg_outcome(np.ones(3))
+
+
+def test_flip_ht_agg(agg):
+    strong = dataclasses.replace(agg, dsm_gain=0.5 * agg.sm_gain)
+    assert ch.check_ht_agg(strong).verdict == "confirmed"
+    weak = dataclasses.replace(agg, dsm_gain=agg.sm_gain)
+    v = ch.check_ht_agg(weak)
+    assert v.verdict == "refuted" and v.severity == "conclusion"
+    some = dataclasses.replace(agg, dsm_gain=agg.sm_gain * np.array([0.5, 1, 1, 1])[:, None])
+    v = ch.check_ht_agg(some)
+    assert v.verdict == "qualified" and v.severity == "scope"
+
+
+def test_sinkhorn_jacobian_dense_and_fd():
+    rng = np.random.default_rng(0)
+    n, T = 5, 0.3
+    S = rng.standard_normal((n, n))
+    M = d.sinkhorn(S / T, n_iter=100000, tol=1e-15, warn=False)
+    E = np.eye(n * n).reshape(n * n, n, n)
+    J = np.stack([ch.sinkhorn_jacobian_apply(M, e, T) for e in E]).reshape(n * n, n * n)
+    np.testing.assert_allclose(J, J.T, atol=1e-12)  # symmetric
+    ev = np.linalg.eigvalsh(J)
+    assert ev[0] > -1e-12 and ev[-1] <= M.max() / T  # PSD, bounded by max M / T
+    lo, hi = ch.jacobian_norm_bounds(M[None], T, 20, rng)
+    np.testing.assert_allclose(lo, ev[-1], rtol=1e-8)
+    V = rng.standard_normal((n, n))
+    h = 1e-6
+    kw = dict(n_iter=100000, tol=1e-15, warn=False)
+    fd = (d.sinkhorn((S + h * V) / T, **kw) - d.sinkhorn((S - h * V) / T, **kw)) / (2 * h)
+    np.testing.assert_allclose(ch.sinkhorn_jacobian_apply(M, V, T), fd, atol=1e-7)
+    with pytest.raises(ValueError):
+        ch.sinkhorn_jacobian_apply(M, V, -1.0)
+    with pytest.raises(ValueError):
+        ch.sinkhorn_jacobian_apply(M * 0, V, T)
+
+
+def test_grad_verdict(grad):
+    assert grad.fd_err.max() < 1e-4
+    assert np.all(grad.jac_lower <= grad.jac_upper * (1 + 1e-9))
+    v = ch.check_ht_grad(grad)
+    assert v.verdict == "qualified" and v.severity == "scope"
+
+
+def test_flip_ht_grad(grad):
+    T = grad.temperatures[:, None]
+    flat = dataclasses.replace(grad, jac_lower=np.ones_like(grad.jac_lower) * 0.01, jac_upper=grad.jac_upper + 1)
+    assert ch.check_ht_grad(flat).verdict == "confirmed"
+    off = dataclasses.replace(grad, norm_hi=grad.norm_hi + 0.1)
+    assert ch.check_ht_grad(off).verdict == "refuted"
+    wrong = dataclasses.replace(grad, fd_err=grad.fd_err + 1)
+    assert ch.check_ht_grad(wrong).verdict == "not-tested"
+    assert T.shape[0] == grad.jac_lower.shape[0]
+
+
+def test_p4_verdict_and_flip(p4):
+    v = ch.check_rc_p4(p4)
+    assert v.verdict == "confirmed"
+    assert abs(ch.p4_summary(p4)["intercept"] - 1) < 1e-3
+    n = p4.config.n
+    sinkhorn_like = dataclasses.replace(p4, coef=p4.coef * n)  # the coefficient Sinkhorn has
+    v = ch.check_rc_p4(sinkhorn_like)
+    assert v.verdict == "refuted" and v.severity == "constant"
+    flat = dataclasses.replace(p4, remainder=np.ones_like(p4.remainder))
+    assert ch.check_rc_p4(flat).verdict == "qualified"
+
+
+def test_support_structure_known_cases():
+    Y = np.array([
+        [[1.0, 1.0], [0.0, 1.0]],  # support, no total support
+        [[1.0, 1.0], [1.0, 1.0]],  # positive: total support
+        [[0.0, 1.0], [1.0, 0.0]],  # a permutation: total support
+        [[1.0, 1.0], [1.0, 0.0]],  # total support? (1,1),(0,1),(1,0): (0,0) on no diagonal
+    ])
+    sup, tot = ch.support_structure(Y)
+    assert list(sup) == [True, True, True, True]
+    assert list(tot) == [False, True, True, False]
+    no = np.array([[[1.0, 1.0, 1.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]])
+    assert list(ch.support_structure(no)[0]) == [False]
+
+
+def test_patterns_have_the_intended_structure():
+    rng = np.random.default_rng(3)
+    expect = {"total support": (True, True), "triangular": (True, False), "zero block": (True, False),
+              "no support": (False, False)}
+    for kind, (s, t) in expect.items():
+        Y = ch.nonnegative_patterns(kind, 24, 5, rng)
+        sup, tot = ch.support_structure(Y)
+        assert np.all(sup == s) and np.all(tot == t), kind
+    with pytest.raises(ValueError):
+        ch.nonnegative_patterns("dense", 24, 5, rng)
+
+
+def test_alternating_normalisation():
+    M, tr = ch.alternating_normalisation(np.array([[1.0, 1.0], [0.0, 1.0]]), 100, (10, 100))
+    assert M[1, 0] == 0 and 0 < M[0, 1] < 0.02  # positive entry -> 0 like 1/k
+    assert tr["min_support"][1] < tr["min_support"][0]
+    with pytest.raises(ValueError):
+        ch.alternating_normalisation(np.array([[1.0, 0.0], [1.0, 0.0]]), 10)
+    with pytest.raises(ValueError):
+        ch.alternating_normalisation(-np.ones((2, 2)), 10)
+
+
+def test_ska_verdict_and_flip(ska):
+    v = ch.check_rc_ska(ska)
+    assert v.verdict == "qualified" and v.severity == "scope"
+    conv, scaled = ch.ska_outcome(ska)
+    assert np.all(scaled[ska.total_support]) and not np.any(scaled[~ska.total_support])
+    ms = ska.min_support.copy()
+    ms[:, :] = ms[:, -1:]  # no positive entry vanishes anywhere
+    err = np.zeros_like(ska.err)
+    assert ch.check_rc_ska(dataclasses.replace(ska, min_support=ms, err=err)).verdict == "confirmed"
+    stuck = dataclasses.replace(ska, err=np.ones_like(ska.err))
+    assert ch.check_rc_ska(stuck).verdict == "refuted"
+
+
+def test_entropy_order():
+    sm, sk = ch.two_token_example(6.0)
+    assert sk < sm
+    r = ch.entropy_order_experiment.uncached(SMALL_ENT)
+    assert r.rowH_softmax.shape == (1, 2, 60)
+    assert r.share_lower[0, 0] < 0.5

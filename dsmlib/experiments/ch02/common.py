@@ -1,0 +1,94 @@
+r"""Shared pieces of chapter 2: HT's Algorithm-1 costs, the temperature grid, softmaxes.
+
+Used by :mod:`dsmlib.experiments.ch02_sinkhorn_q` and by the modules of this package.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+from scipy.special import softmax
+
+from .._format import sig as _sig
+
+__all__ = [
+    "TEMPERATURES",
+    "algorithm1_costs",
+    "clopper_pearson",
+    "column_softmax",
+    "row_entropy",
+    "sig_range",
+]
+
+#: the temperature grid of HT Exp. 1: 16 points, log-spaced over [1e-2, 1e1] (5 per decade)
+TEMPERATURES: tuple[float, ...] = tuple(float(f"{t:.6g}") for t in np.logspace(-2, 1, 16))
+
+
+def sig_range(xs, digits: int = 3) -> str:
+    """``"a-b"`` of rounded min and max, or one number if they round alike."""
+    lo, hi = _sig(min(xs), digits), _sig(max(xs), digits)
+    return lo if lo == hi else f"{lo}-{hi}"
+
+
+def algorithm1_costs(n: int, seeds: tuple[int, ...], per_seed: int) -> NDArray[np.float64]:
+    r"""The uniform costs :math:`d_{ij}\sim\mathcal U[0,1]` of HT Algorithm 1, seed by seed.
+
+    Trial block ``s`` is ``np.random.default_rng(seeds[s]).random((per_seed, n, n))``, so
+    the same costs are reused at every temperature (common random numbers).
+
+    Returns
+    -------
+    ndarray, shape (len(seeds) * per_seed, n, n)
+    """
+    if per_seed < 1 or n < 2 or not seeds:
+        raise ValueError(f"need n >= 2, per_seed >= 1 and some seeds, got {n}, {per_seed}, {seeds}")
+    return np.concatenate([np.random.default_rng(s).random((per_seed, n, n)) for s in seeds])
+
+
+def column_softmax(scores: ArrayLike) -> NDArray[np.float64]:
+    r"""Column-wise softmax :math:`C(Z)_{ij} = e^{z_{ij}}/\sum_k e^{z_{kj}}` (RC App. C).
+
+    Parameters
+    ----------
+    scores : array_like, shape (..., n, m)
+
+    Returns
+    -------
+    ndarray, shape (..., n, m)
+    """
+    Z = np.asarray(scores, dtype=np.float64)
+    if Z.ndim < 2 or not np.all(np.isfinite(Z)):
+        raise ValueError("scores must be a finite array with at least two dimensions")
+    return softmax(Z, axis=-2)
+
+
+def row_entropy(P: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Mean over rows of the row entropy (nats), shape (...)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(P > 0, P * np.log(np.where(P > 0, P, 1.0)), 0.0)
+    return -t.sum(axis=-1).mean(axis=-1)
+
+
+def clopper_pearson(k: ArrayLike, n: ArrayLike, level: float = 0.95) -> tuple[NDArray, NDArray]:
+    """Two-sided exact (Clopper-Pearson) confidence interval for a binomial proportion.
+
+    Parameters
+    ----------
+    k, n : array_like of int, broadcastable
+        Successes and trials (``0 <= k <= n``, ``n >= 1``).
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    lo, hi : ndarray
+    """
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
+        raise ValueError("need 0 <= k <= n and n >= 1")
+    a = (1 - level) / 2
+    with np.errstate(invalid="ignore"):
+        lo = np.where(k > 0, stats.beta.ppf(a, k, n - k + 1), 0.0)
+        hi = np.where(k < n, stats.beta.ppf(1 - a, k + 1, n - k), 1.0)
+    return lo, hi
