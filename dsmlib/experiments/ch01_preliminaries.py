@@ -23,6 +23,7 @@ All random draws are seeded explicitly; nothing loops over trials in Python.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +86,31 @@ def _decade(x: float) -> str:
     """Order of magnitude ``1e<k>`` (rounded up), stable across machines for rounding-level values."""
     x = float(x)
     return "0" if x <= 0 else (str(x) if not np.isfinite(x) else f"1e{int(np.ceil(np.log10(x)))}")
+
+
+_EXP = re.compile(r"^([+-]?[0-9.]*)e([+-]?)0*([0-9]+)$")
+
+
+def _tex(s: str) -> str:
+    """A number formatted by ``sig``/``small``/``_decade`` as LaTeX with the same digits.
+
+    ``"1.3e-09"`` becomes ``1.3\\times 10^{-9}``, ``"1e-12"`` becomes ``10^{-12}``,
+    ``"< 1e-12"`` becomes ``< 10^{-12}``; plain decimals are returned unchanged.
+    """
+    s = str(s).strip()
+    if s.startswith("< "):
+        return "< " + _tex(s[2:])
+    m = _EXP.match(s)
+    if not m:
+        return s
+    mant, sign, exp = m.groups()
+    e = f"10^{{{'-' if sign == '-' else ''}{exp}}}"
+    return e if mant in ("1", "") else rf"{mant}\times {e}"
+
+
+def _m(s: str) -> str:
+    """A formatted number as inline MyST maths: ``$...$``."""
+    return f"${_tex(s)}$"
 
 
 def _seeded_uniform(n: int, seeds: tuple[int, ...], per_seed: int) -> NDArray[np.float64]:
@@ -526,26 +552,30 @@ def check_ht_c(bundle: SpectraBundle, claimed: float = 1e-7) -> Verdict:
     n_bad_conv = int(tab["n_bad_conv"].sum())
     all_pass = tab["n_pass"] == tab["n_draws"]
     ev = (
-        f"R={R} Algorithm-1 outputs per draw (n={c.n}, K={c.n_iter}, tol {_sig(c.tol)}); draws passing "
-        "(|sigma_1 - 1| <= 1e-7 in all R) per T: "
-        + ", ".join(f"T={_sig(t)}: {p}/{d}" for t, p, d in zip(tab["T"], tab["n_pass"], tab["n_draws"]))
+        f"$R = {R}$ Algorithm-1 outputs per draw ($n = {c.n}$, $K = {c.n_iter}$, tolerance {_m(_sig(c.tol))}); "
+        r"draws passing ($\lvert\sigma_1 - 1\rvert \le 10^{-7}$ in all $R$) per $T$: "
+        + ", ".join(f"$T = {_sig(t)}$: {p}/{d}" for t, p, d in zip(tab["T"], tab["n_pass"], tab["n_draws"]))
         + "; outputs breaking it / unconverged (all draws): "
-        + ", ".join(f"T={_sig(t)}: {b}/{u}" for t, b, u in zip(tab["T"], tab["n_bad"], tab["n_unconv"]) if u or b)
-        + f"; converged outputs breaking it: {n_bad_conv}, max|sigma_1 - 1| over converged outputs {_decade(conv_dev)}"
+        + ", ".join(f"$T = {_sig(t)}$: {b}/{u}" for t, b, u in zip(tab["T"], tab["n_bad"], tab["n_unconv"]) if u or b)
+        + f"; converged outputs breaking it: {n_bad_conv}, "
+        + r"max $\lvert\sigma_1 - 1\rvert$ over converged outputs "
+        + _m(_decade(conv_dev))
     )
     if n_bad_conv:
-        return verdict("HT-C", "refuted", ev, holds="a converged DSM has |sigma_1 - 1| > 1e-7",
+        return verdict("HT-C", "refuted", ev, holds=r"a converged DSM has $\lvert\sigma_1 - 1\rvert > 10^{-7}$",
                        severity=severity(conclusion_holds=False))
     if all_pass.all():
         return verdict("HT-C", "confirmed", ev)
     T = tab["T"]
     lo = T[~all_pass].max()
     good = T[all_pass & (T > lo)]
-    mixed = [f"T={_sig(t)} ({p} of {d} draws)" for t, p, d in zip(T, tab["n_pass"], tab["n_draws"]) if 0 < p < d]
+    mixed = [f"$T = {_sig(t)}$ ({p} of {d} draws)" for t, p, d in zip(T, tab["n_pass"], tab["n_draws"]) if 0 < p < d]
     holds = (
-        f"every DSM that Algorithm 1 returns converged has |sigma_1 - 1| <= {_decade(conv_dev)} (second order in the "
-        "marginal error e, always <= sqrt(1 + e) - 1), at every temperature; all R outputs meet 1e-7 in every draw only "
-        f"for T >= {_sig(good.min()) if good.size else '-'}"
+        r"every DSM that Algorithm 1 returns converged has $\lvert\sigma_1 - 1\rvert \le "
+        + _tex(_decade(conv_dev))
+        + r"$ (second order in the marginal error $e$, always $\le \sqrt{1 + e} - 1$), at every temperature; "
+        r"all $R$ outputs meet $10^{-7}$ in every draw only "
+        + (f"for $T \\ge {_sig(good.min())}$" if good.size else "for no $T$")
         + (f"; at {', '.join(mixed)} it depends on the draw" if mixed else "")
         + "; below, the outputs that break it are the unconverged ones, which are not DSMs (see HT-ALG1)"
     )
@@ -566,20 +596,23 @@ def check_ht_a1(bundle: SpectraBundle) -> Verdict:
     cyc, blk, lazy = (names.index(k) for k in ("cycle", "blockdiag", "lazy_cycle"))
     needed = special.n_unit[cyc] > 1 and special.mult_one[blk] >= 2 and special.n_unit[lazy] == 1
     s1_special = float(np.abs(special.sigma1 - 1).max())
+    temps = ", ".join(_sig(t) for t in c.eig_temperatures)
     ev = (
-        f"{result.lam1.shape[-1]} positive Sinkhorn DSMs per T in {{{', '.join(_sig(t) for t in c.eig_temperatures)}}}: "
-        f"every one has a single eigenvalue of modulus > 1-1e-9 ({'yes' if single else 'no'}), "
-        f"|lambda_1 - 1| {_tiny(lam1_dev)}, min spectral gap 1-|lambda_2| = "
+        f"{result.lam1.shape[-1]} positive Sinkhorn DSMs per $T \\in \\{{{temps}\\}}$: "
+        f"every one has a single eigenvalue of modulus $> 1 - 10^{{-9}}$ ({'yes' if single else 'no'}), "
+        f"$\\lvert\\lambda_1 - 1\\rvert {_tex(_tiny(lam1_dev))}$, "
+        r"min spectral gap $1 - \lvert\lambda_2\rvert$ = "
         + ", ".join(_sig(g) for g in gap)
-        + f"; converged DSMs: max|sigma_1-1| {_tiny(s1_conv)}. Non-primitive controls: cyclic permutation has "
-        f"{int(special.n_unit[cyc])} unit-modulus eigenvalues, block-diagonal DSM has eigenvalue 1 with multiplicity "
-        f"{int(special.mult_one[blk])}; (I+cycle)/2 (primitive, not positive) has {int(special.n_unit[lazy])}; "
-        f"all have sigma_1 = 1 (max dev {_tiny(s1_special)})"
+        + r"; converged DSMs: max $\lvert\sigma_1 - 1\rvert$ "
+        + f"${_tex(_tiny(s1_conv))}$. Non-primitive controls: cyclic permutation has "
+        f"{int(special.n_unit[cyc])} unit-modulus eigenvalues, block-diagonal DSM has eigenvalue 1 with "
+        f"multiplicity {int(special.mult_one[blk])}; $(I + \\text{{cycle}})/2$ (primitive, not positive) has "
+        f"{int(special.n_unit[lazy])}; all have $\\sigma_1 = 1$ (max deviation ${_tex(_tiny(s1_special))}$)"
     )
     ok = single and bool(np.all(gap > 1e-6)) and lam1_dev < 1e-9 and s1_conv < 1e-9 and needed
     if ok:
         return verdict("HT-A1", "confirmed", ev)
-    return verdict("HT-A1", "refuted", ev, holds="see evidence: a primitive DSM violated uniqueness or sigma_1 = 1",
+    return verdict("HT-A1", "refuted", ev, holds=r"see the evidence: a primitive DSM violated uniqueness or $\sigma_1 = 1$",
                    severity=severity(conclusion_holds=False))
 
 
@@ -593,17 +626,24 @@ def check_ht_l2(bundle: SpectraBundle, atol: float = 1e-12) -> Verdict:
     ratio = float(np.max(sk_diff / np.maximum(sk_err, 1e-16)))
     sm_gap = special.sm_restricted - special.sm_sigma2
     ev = (
-        f"{special.bk_sigma2.size} exact non-normal DSMs (Birkhoff, n={special.config.n}, "
-        f"||MM^T-M^TM||_F median {_sig(np.median(special.bk_nonnormal))}): max | ||M on V_perp|| - sigma_2 | {_tiny(bk)}; "
-        f"Sinkhorn DSMs at tol 1e-6: max diff {_sig(sk_diff.max())}, at most {_sig(ratio)} x the marginal error; "
-        f"row-stochastic Softmax control: ||S on V_perp|| exceeds sigma_2(S) by median {_sig(np.median(sm_gap))} "
-        f"(ratio up to {_sig(np.max(special.sm_restricted / special.sm_sigma2), 3)}) in {int((sm_gap > 1e-9).sum())} of {sm_gap.size}"
+        f"{special.bk_sigma2.size} exact non-normal DSMs (Birkhoff, $n = {special.config.n}$, "
+        r"$\lVert MM^\top - M^\top M\rVert_F$ median "
+        + f"{_m(_sig(np.median(special.bk_nonnormal)))}): "
+        + r"max $\bigl\lvert \lVert M\rVert_{\mathcal V_\perp} - \sigma_2 \bigr\rvert$ "
+        + f"${_tex(_tiny(bk))}$; "
+        f"Sinkhorn DSMs at tolerance $10^{{-6}}$: max difference {_m(_sig(sk_diff.max()))}, at most "
+        f"{_m(_sig(ratio))} $\\times$ the marginal error; row-stochastic Softmax control: "
+        r"$\lVert S\rVert_{\mathcal V_\perp}$ exceeds $\sigma_2(S)$ by median "
+        + f"{_m(_sig(np.median(sm_gap)))} (ratio up to "
+        f"{_m(_sig(np.max(special.sm_restricted / special.sm_sigma2), 3))}) in "
+        f"{int((sm_gap > 1e-9).sum())} of {sm_gap.size}"
     )
     if bk <= atol and ratio < 100:
         return verdict("HT-L2", "confirmed", ev)
     return verdict(
         "HT-L2", "refuted", ev,
-        holds="||M on V_perp|| >= sigma_2(M) always (Courant-Fischer), with equality when M^T M 1 = 1",
+        holds=(r"$\lVert M\rVert_{\mathcal V_\perp} \ge \sigma_2(M)$ always (Courant–Fischer), "
+               r"with equality when $M^\top M\mathbf 1 = \mathbf 1$"),
         severity=severity(conclusion_holds=False),
     )
 
@@ -802,24 +842,30 @@ def check_ht_pf(result: PFResult, rho_tol: float = 1e-9, claimed: float = 1e-7) 
     nonprim = dsm & ~result.primitive
     s1_pf = np.where(pf_class, result.sigma1, np.nan)
     fam = lambda i: result.names[i]  # noqa: E731
+    fam_tex = lambda i: result.names[i].replace("T=", "$T = ") + ("$" if "T=" in result.names[i] else "")  # noqa: E731
     ev = (
-        "primitive non-negative non-DSMs with rho = 1 (Collatz-Wielandt bracket within 1e-9): "
-        + ", ".join(f"{fam(i)}: {int(counter[i].sum())}/{int(pf_class[i].sum())} have sigma_1 > 1 + 1e-7 "
-                    f"(median sigma_1 {_sig(np.nanmedian(s1_pf[i]), 4)}, max {_sig(np.nanmax(s1_pf[i]), 4)})"
+        r"primitive non-negative non-DSMs with $\rho = 1$ (Collatz–Wielandt bracket within $10^{-9}$): "
+        + ", ".join(f"{fam_tex(i)}: {int(counter[i].sum())}/{int(pf_class[i].sum())} have "
+                    f"$\\sigma_1 > 1 + 10^{{-7}}$ (median $\\sigma_1$ {_sig(np.nanmedian(s1_pf[i]), 4)}, "
+                    f"max {_sig(np.nanmax(s1_pf[i]), 4)})"
                     for i in range(len(result.names)) if pf_class[i].any())
-        + f"; DSMs: max|sigma_1 - 1| {_tiny(dsm_dev)} over {int(dsm.sum())}, of which {int(nonprim.sum())} not primitive "
+        + r"; DSMs: max $\lvert\sigma_1 - 1\rvert$ "
+        + f"${_tex(_tiny(dsm_dev))}$ over {int(dsm.sum())}, of which {int(nonprim.sum())} not primitive "
         + "(" + ", ".join(f"{fam(i)}: {int(nonprim[i].sum())}/{int(dsm[i].sum())}" for i in range(len(result.names))
                           if dsm[i].any()) + ")"
-        + f"; max ||M^T M 1 - 1|| for DSMs {_tiny(float(np.nanmax(result.gram_err[dsm])))}"
+        + r"; max $\lVert M^\top M\mathbf 1 - \mathbf 1\rVert$ for DSMs "
+        + f"${_tex(_tiny(float(np.nanmax(result.gram_err[dsm]))))}$"
     )
     holds = (
-        "Perron-Frobenius gives rho(M) = 1 with a positive eigenvector, not sigma_1(M) = 1: a primitive non-negative "
-        "matrix with rho = 1 can have sigma_1 > 1. sigma_1 = 1 holds for every DSM, primitive or not, because M^T M is "
-        "doubly stochastic (so sigma_1^2 = rho(M^T M) = ||M^T M||_inf = 1), or because ||M||_2 <= sqrt(||M||_1 ||M||_inf) = 1 "
-        "and M 1 = 1"
+        r"Perron–Frobenius gives $\rho(M) = 1$ with a positive eigenvector, not $\sigma_1(M) = 1$: a primitive "
+        r"non-negative matrix with $\rho = 1$ can have $\sigma_1 > 1$. $\sigma_1 = 1$ holds for every DSM, primitive "
+        r"or not, because $M^\top M$ is doubly stochastic (so $\sigma_1^2 = \rho(M^\top M) = "
+        r"\lVert M^\top M\rVert_\infty = 1$), or because $\lVert M\rVert_2 \le "
+        r"\sqrt{\lVert M\rVert_1\lVert M\rVert_\infty} = 1$ and $M\mathbf 1 = \mathbf 1$"
     )
     if dsm_dev > claimed:
-        return verdict("HT-PF", "refuted", ev, holds="a DSM has sigma_1 != 1", severity=severity(conclusion_holds=False))
+        return verdict("HT-PF", "refuted", ev, holds=r"a DSM has $\sigma_1 \ne 1$",
+                       severity=severity(conclusion_holds=False))
     if counter.any():
         sev = severity(conclusion_holds=True, factor=1.0 + dsm_dev)  # the conclusion itself is exact
         return verdict("HT-PF", "refuted", ev, holds=holds, severity=sev)
@@ -945,18 +991,23 @@ def check_ht_r1(result: NoiseResult, level: float = 0.999) -> Verdict:
     z = stats.norm.ppf(0.5 + level / 2) + stats.norm.ppf(0.8)
     r_need = int(np.ceil((z * sd / (paper - exact)) ** 2))
     rms = float(np.sqrt(np.mean(result.big_norms**2)))
+    both = "contains both" if (lo1 <= exact <= hi1 and lo1 <= paper <= hi1) else "does not contain both"
     ev = (
-        f"R={result.big_norms.size}: mean ||P xi|| = {m:.5f}, {100 * level:g}% CI [{lo:.5f}, {hi:.5f}]; "
-        f"paper nu sqrt((n-1)/n) = {paper:.5f}, exact chi mean = {exact:.5f} (paper is {100 * (paper / exact - 1):.2f}% high); "
-        f"at the paper's R={result.norms.size} the CI [{lo1:.4f}, {hi1:.4f}] "
-        f"{'contains both' if (lo1 <= exact <= hi1 and lo1 <= paper <= hi1) else 'does not contain both'}; "
-        f"about {_sig(r_need)} trials separate them (80% power); RMS = {rms:.5f}"
+        f"$R = {result.big_norms.size}$: mean "
+        + r"$\lVert\mathcal P_\perp\xi\rVert$"
+        + f" = {m:.5f}, {100 * level:g} % CI [{lo:.5f}, {hi:.5f}]; "
+        + r"paper's $\nu\sqrt{(n-1)/n}$"
+        + f" = {paper:.5f}, exact chi mean = {exact:.5f} (the paper's value is {100 * (paper / exact - 1):.2f} % high); "
+        f"at the paper's $R = {result.norms.size}$ the CI [{lo1:.4f}, {hi1:.4f}] {both}; "
+        f"about {_m(_sig(r_need))} trials separate them (80 % power); root mean square = {rms:.5f}"
     )
     paper_in, exact_in = lo <= paper <= hi, lo <= exact <= hi
     sev = severity(conclusion_holds=True, factor=paper / exact)  # the formula is off by this factor
     holds = (
-        "E||P_perp xi|| = (nu/sqrt n) sqrt2 Gamma(n/2)/Gamma((n-1)/2) ~ nu sqrt((n-3/2)/n) "
-        f"(= {exact:.5f} at n={c.n}, nu={c.nu:g}); nu sqrt((n-1)/n) is the root-mean-square sqrt(E||P_perp xi||^2)"
+        r"$\mathbb E\lVert\mathcal P_\perp\xi\rVert = \frac{\nu}{\sqrt n}\,\sqrt2\,"
+        r"\Gamma(\tfrac n2)/\Gamma(\tfrac{n-1}2) \approx \nu\sqrt{(n-3/2)/n}$ "
+        f"(= {exact:.5f} at $n = {c.n}$, $\\nu = {c.nu:g}$); "
+        r"$\nu\sqrt{(n-1)/n}$ is the root mean square $\sqrt{\mathbb E\lVert\mathcal P_\perp\xi\rVert^2}$"
     )
     if exact_in and not paper_in:
         return verdict("HT-R1", "refuted", ev, holds=holds, severity=sev)
@@ -981,19 +1032,25 @@ def check_ht_l1(result: NoiseResult, alpha: float = 0.01) -> Verdict:
     cov_ok = result.cov_dev <= 6 * result.cov_se
     ks_ok = bool(np.all(p > alpha / p.size))
     ev = (
-        f"R={N} normalised projections (n={c.n}): |1^T u| {_tiny(result.ortho)}; "
-        f"KS of <u,w> vs Beta((n-2)/2,(n-2)/2) on [-1,1] for {p.size} fixed w: p = "
-        + ", ".join(_sig(x) for x in p)
-        + f" (Bonferroni alpha {alpha:g}); max|mean u| = {_sig(np.abs(result.mean_u).max())}; "
-        f"max|Cov(u) - P_perp/(n-1)| = {_sig(result.cov_dev)} ({_sig(result.cov_dev / result.cov_se)} bound-SE); "
-        f"control (anisotropic noise, sd ratio {c.aniso:g}): KS p = {_sig(p_an)}"
+        f"$R = {N}$ normalised projections ($n = {c.n}$): "
+        + r"$\lvert\mathbf 1^\top u\rvert "
+        + f"{_tex(_tiny(result.ortho))}$; "
+        + r"KS of $\langle u, w\rangle$ against $\mathrm{Beta}(\tfrac{n-2}2, \tfrac{n-2}2)$ on $[-1, 1]$ for "
+        + f"{p.size} fixed $w$: $p$ = "
+        + ", ".join(_m(_sig(x)) for x in p)
+        + f" (Bonferroni $\\alpha = {alpha:g}$); "
+        + r"max $\lvert\text{mean } u\rvert$ = "
+        + f"{_m(_sig(np.abs(result.mean_u).max()))}; "
+        + r"max $\lvert\mathrm{Cov}(u) - \mathcal P_\perp/(n-1)\rvert$ = "
+        + f"{_m(_sig(result.cov_dev))} ({_sig(result.cov_dev / result.cov_se)} bound-SE); "
+        f"control (anisotropic noise, sd ratio {c.aniso:g}): KS $p$ = {_m(_sig(p_an))}"
     )
     power = p_an < alpha
     if ks_ok and mean_ok and cov_ok and result.ortho < 1e-12 and power:
         return verdict("HT-L1", "confirmed", ev)
     if not power and ks_ok:
         return verdict("HT-L1", "not-tested", ev + "; the test has no power (control not rejected)")
-    return verdict("HT-L1", "refuted", ev, holds="u is not uniform on the unit sphere of V_perp (see p-values)",
+    return verdict("HT-L1", "refuted", ev, holds=r"$u$ is not uniform on the unit sphere of $\mathcal V_\perp$ (see the $p$-values)",
                    severity=severity(conclusion_holds=False))
 
 
@@ -1074,14 +1131,15 @@ def check_ht_aa(result: ConcentrationResult) -> Verdict:
     mc_ok = bool(np.all(lo <= mc_bound))
     nt = result.mc_t >= np.sqrt(2 * np.log(2))
     ev = (
-        f"exact chi tails: sup over t in [1.18, {result.t[-1]:g}] of P(| ||g_k|| - sqrt k | >= t) / (2 exp(-t^2/2)) = "
-        + ", ".join(f"k={k}: {_sig(w)}" for k, w in zip(kk, worst))
-        + f"; Monte-Carlo projected form (R={N}, n={result.config.n}): largest tail/bound "
-        f"{_sig(np.max(result.mc_tail[nt] / mc_bound[nt]))} (99.9% Clopper-Pearson)"
+        f"exact chi tails: sup over $t \\in [1.18, {result.t[-1]:g}]$ of "
+        + r"$P(\lvert\lVert g_k\rVert - \sqrt k\rvert \ge t) / (2e^{-t^2/2})$ = "
+        + ", ".join(f"$k = {k}$: {_sig(w)}" for k, w in zip(kk, worst))
+        + f"; Monte-Carlo projected form ($R = {N}$, $n = {result.config.n}$): largest tail/bound "
+        f"{_sig(np.max(result.mc_tail[nt] / mc_bound[nt]))} (99.9 % Clopper–Pearson)"
     )
     if exact_ok and mc_ok:
         return verdict("HT-AA", "confirmed", ev)
-    return verdict("HT-AA", "refuted", ev, holds="the tail exceeds 2 exp(-t^2/2) for some k, t (see evidence)",
+    return verdict("HT-AA", "refuted", ev, holds=r"the tail exceeds $2e^{-t^2/2}$ for some $k$, $t$ (see the evidence)",
                    severity=severity(conclusion_holds=True, factor=float(max(worst.max(), 1.0))))
 
 
@@ -1159,20 +1217,24 @@ def check_rc_e(result: NormResult) -> Verdict:
     bound_ok = bool(np.all(worst <= 1 + 1e-12))
     viol = result.search_ratio > 1 + 1e-12
     found = bool(viol.any())
+    sn = result.config.search_n
     ev = (
-        f"max ||A||_2/||A||_{{1,inf}} over {result.ratio.shape[-1]} matrices (n={result.config.n}) per kind: "
+        r"max $\lVert A\rVert_2/\lVert A\rVert_{1,\infty}$ over "
+        + f"{result.ratio.shape[-1]} matrices ($n = {result.config.n}$) per kind: "
         + ", ".join(f"{k}: {w:.3f}" for k, w in zip(result.kinds, worst))
-        + f"; random search over {result.search_ratio.size} pairs of {result.config.search_n}x{result.config.search_n} "
+        + f"; random search over {result.search_ratio.size} pairs of ${sn}\\times{sn}$ "
         f"0/1 matrices: {int(viol.sum())} violate the triangle inequality, worst ratio "
-        f"||A+B||/(||A||+||B||) = {result.search_ratio.max():.3f}; A = e_1 1^T, B = 1 e_1^T gives "
-        + ", ".join(f"n={m}: {r:.2f}" for m, r in zip(result.config.family_ns, result.family_ratio))
+        + r"$\lVert A+B\rVert/(\lVert A\rVert+\lVert B\rVert)$"
+        + f" = {result.search_ratio.max():.3f}; "
+        + r"$A = e_1\mathbf 1^\top$, $B = \mathbf 1e_1^\top$ gives "
+        + ", ".join(f"$n = {m}$: {r:.2f}" for m, r in zip(result.config.family_ns, result.family_ratio))
     )
     if bound_ok and found:
         return verdict("RC-E", "confirmed", ev)
     if bound_ok:
-        return verdict("RC-E", "qualified", ev + "; no violation found", holds="||A||_2 <= ||A||_{1,inf} holds",
+        return verdict("RC-E", "qualified", ev + "; no violation found", holds=r"$\lVert A\rVert_2 \le \lVert A\rVert_{1,\infty}$ holds",
                        severity=severity(conclusion_holds=True, conditional=True))
-    return verdict("RC-E", "refuted", ev, holds="||A||_2 <= ||A||_{1,inf} fails for some matrix",
+    return verdict("RC-E", "refuted", ev, holds=r"$\lVert A\rVert_2 \le \lVert A\rVert_{1,\infty}$ fails for some matrix",
                    severity=severity(conclusion_holds=True, factor=float(worst.max())))
 
 
@@ -1236,11 +1298,14 @@ def check_rc_pd(result: PathResult, rtol: float = 1e-12) -> Verdict:
     c = result.config
     worst = float(result.rel_err.max())
     rev = result.rel_err_reversed[:, np.array(c.layers) > 1]
+    ls = ", ".join(str(L) for L in c.layers)
     ev = (
-        f"{c.batch} random networks per (method, L), H={c.n_heads}, L in {list(c.layers)} "
-        f"(up to {int(result.n_paths.max())} paths), n={c.n}, d={c.d_model}: max relative error of the path sum "
-        f"{_tiny(worst, 1e-13)} (Sinkhorn {_tiny(result.rel_err[0].max(), 1e-13)}, Softmax {_tiny(result.rel_err[-1].max(), 1e-13)}); "
-        f"with P^1...P^L in the wrong order: min {_sig(rev.min()) if rev.size else 'n/a'}"
+        f"{c.batch} random networks per (method, $L$), $H = {c.n_heads}$, $L \\in \\{{{ls}\\}}$ "
+        f"(up to {int(result.n_paths.max())} paths), $n = {c.n}$, $d = {c.d_model}$: max relative error of the "
+        f"path sum {_m(_tiny(worst, 1e-13))} (Sinkhorn {_m(_tiny(result.rel_err[0].max(), 1e-13))}, "
+        f"Softmax {_m(_tiny(result.rel_err[-1].max(), 1e-13))}); "
+        + r"with $P^1\cdots P^L$ in the wrong order: min "
+        + (_sig(rev.min()) if rev.size else "n/a")
     )
     if worst <= rtol and (rev.size == 0 or rev.min() > 1e-6):
         return verdict("RC-PD", "confirmed", ev)

@@ -44,7 +44,7 @@ from ...claims import Verdict, register, severity, verdict
 from .._format import sig as _sig
 from ...noise import gaussian_noise, snr
 from ...projections import layer_norm
-from ._core import SEEDS, dsm_batch, unit_detail
+from ._core import SEEDS, _m, _tex, dsm_batch, unit_detail
 
 __all__ = [
     "E2_ALPHA",
@@ -195,7 +195,8 @@ def e2_stats(cos: NDArray, n: int, alpha: float = E2_ALPHA) -> dict[str, float]:
 
 
 def _p(x: float) -> str:
-    return "< 1e-6" if x < 1e-6 else _sig(x, 1)
+    """A p-value as inline maths, one significant digit, ``< 10^{-6}`` below that."""
+    return "$< 10^{-6}$" if x < 1e-6 else _m(_sig(x, 1))
 
 
 @register("HT-E2", experiment=e2_prereg_experiment)
@@ -215,17 +216,19 @@ def check_ht_e2(result: E2Result) -> Verdict:
     parts = []
     for T, g, s, k in zip(c.t_low, g_low, low, ok):
         parts.append(
-            f"T={_sig(T)} (median gamma {_sig(g)}, R={int(s['R'])}): mean {s['mean']:.4f} "
-            f"(90% CI [{s['mean_lo']:.4f}, {s['mean_hi']:.4f}], margin +-{s['mean_margin']:.4f}), sd/s0 {s['sd_ratio']:.3f} "
-            f"([{s['sd_lo']:.3f}, {s['sd_hi']:.3f}], margin 1+-{E2_SD_MARGIN:g}), Kolmogorov distance + band to the exact "
-            f"Beta law {s['d_beta'] + s['band']:.3f}, to N(0, 1/(n-1)) {s['d_gauss'] + s['band']:.3f} (margin "
-            f"{E2_DIST_MARGIN:g}): {'all equivalent' if k else 'NOT all equivalent'}; point tests: KS p vs Beta "
-            f"{_p(s['p_ks_beta'])}, vs Gaussian {_p(s['p_ks_gauss'])}, D'Agostino p {_p(s['p_normal'])}, excess kurtosis "
-            f"{s['kurt']:.3f} +- {s['kurt_se']:.3f} (Beta {s['kurt_beta']:.3f}, Gaussian 0)"
+            f"$T = {_sig(T)}$ (median $\\gamma$ {_sig(g)}, $R = {int(s['R'])}$): mean {s['mean']:.4f} "
+            f"(90 % CI [{s['mean_lo']:.4f}, {s['mean_hi']:.4f}], margin $\\pm {s['mean_margin']:.4f}$), "
+            f"$\\mathrm{{sd}}/s_0$ {s['sd_ratio']:.3f} "
+            f"([{s['sd_lo']:.3f}, {s['sd_hi']:.3f}], margin $1 \\pm {E2_SD_MARGIN:g}$), Kolmogorov distance + band "
+            f"to the exact Beta law {s['d_beta'] + s['band']:.3f}, to $\\mathcal N(0, 1/(n-1))$ "
+            f"{s['d_gauss'] + s['band']:.3f} (margin "
+            f"{E2_DIST_MARGIN:g}): {'all equivalent' if k else 'NOT all equivalent'}; point tests: KS $p$ against Beta "
+            f"{_p(s['p_ks_beta'])}, against Gaussian {_p(s['p_ks_gauss'])}, D'Agostino $p$ {_p(s['p_normal'])}, "
+            f"excess kurtosis ${s['kurt']:.3f} \\pm {s['kurt_se']:.3f}$ (Beta {s['kurt_beta']:.3f}, Gaussian 0)"
         )
     ev = (
-        "pre-registered equivalence tests (alpha 0.05, intersection-union): " + "; ".join(parts)
-        + f". Contrast T={_sig(c.t_high)} (median gamma {_sig(g_hi)}): mean {hi['mean']:.3f}, "
+        r"pre-registered equivalence tests ($\alpha = 0.05$, intersection-union): " + "; ".join(parts)
+        + f". Contrast $T = {_sig(c.t_high)}$ (median $\\gamma$ {_sig(g_hi)}): mean {hi['mean']:.3f}, "
         f"{'far outside' if contrast else 'NOT outside'} the margin. The two reference laws differ by "
         f"{low[0]['d_beta_gauss']:.4f} in Kolmogorov distance."
     )
@@ -233,12 +236,12 @@ def check_ht_e2(result: E2Result) -> Verdict:
         return verdict("HT-E2", "not-tested", ev + " The settings are not in the stated regimes.")
     if all(ok) and contrast:
         return verdict("HT-E2", "confirmed", ev)
-    good = [f"T={_sig(T)} (gamma {_sig(g)})" for T, g, k in zip(c.t_low, g_low, ok) if k]
+    good = [f"$T = {_sig(T)}$ ($\\gamma$ {_sig(g)})" for T, g, k in zip(c.t_low, g_low, ok) if k]
     if good and contrast:
         return verdict("HT-E2", "qualified", ev, severity=severity(conclusion_holds=True, conditional=True),
                        holds=f"the cosines are equivalent to the collapsed law within the margins only at {', '.join(good)}")
     return verdict("HT-E2", "refuted", ev, severity=severity(conclusion_holds=False),
-                   holds="at gamma < 0.1 the output cosines are not equivalent to the collapsed law within the margins")
+                   holds=r"at $\gamma < 0.1$ the output cosines are not equivalent to the collapsed law within the margins")
 
 
 def e2_figure(result: E2Result):
@@ -251,7 +254,7 @@ def e2_figure(result: E2Result):
     a = (c.n - 2) / 2
     beta = stats.beta(a, a, loc=-1, scale=2)
     s0 = 1 / np.sqrt(c.n - 1)
-    fig, ax = plt.subplots(figsize=(6.6, 3.6))
+    fig, ax = plt.subplots(figsize=(7.0, 4.8))
     t = np.linspace(-0.6, 0.6, 1201)
     cols = [COLORS["sinkhorn"], COLORS["accent"], COLORS["softmax"]]
     for k, (T, x) in enumerate(zip(c.t_low, result.cos_low)):
@@ -266,5 +269,5 @@ def e2_figure(result: E2Result):
     ax.axhline(-E2_DIST_MARGIN, color=COLORS["paper"], ls=":")
     ax.set_xlabel(r"output cosine $t$")
     ax.set_ylabel(r"$F_R(t) - F_{\rm Beta}(t)$")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     return fig

@@ -34,7 +34,7 @@ from ...claims import Verdict, register, severity, verdict
 from ...noise import gaussian_noise
 from ...projections import center
 from .._format import sig as _sig
-from ._core import SEEDS, TEMPS, dsm_batch, unit_detail
+from ._core import SEEDS, TEMPS, _m, _tex, dsm_batch, unit_detail
 
 __all__ = [
     "COND_MAX",
@@ -191,30 +191,38 @@ def check_ht_irrev(result: IrrevResult) -> Verdict:
     rho = np.nan if const else float(stats.spearmanr(result.sigma2.ravel(), result.r2.ravel())[0])
     lost = r2_hot < LOST
     med_k = np.median(result.cond, axis=1)
+    vp = r"$\mathcal V_\perp$"
+    rel = "<" if emax < REC_TOL else r"\ge"
+    rm = np.median(result.r2_matched, axis=1)
     ev = (
-        f"{result.cond.shape[1]} Algorithm-1 DSMs per T (n={c.n}), T in [{_sig(T.min())}, {_sig(T.max())}]: "
-        f"smallest singular value of M on V_perp >= {_sig(result.smin.min())}, condition number on V_perp "
-        f"median {_sig(med_k[cold])} (T={_sig(T[cold])}) to {_sig(med_k[hot])} (T={_sig(T[hot])}), max {_sig(kmax)} "
-        f"(< {COND_MAX:g}: {'yes' if kmax < COND_MAX else 'no'}); noiseless recovery by solving in float64: max relative "
-        f"error {'<' if emax < REC_TOL else '>='} {REC_TOL:g}. With noise nu={_sig(c.nu)}: inverting gives median error "
-        f"{_sig(np.median(result.inv_err_noise[hot]))} at T={_sig(T[hot])}; the best linear estimator recovers "
-        f"{_sig(100 * np.median(result.r2[cold]))}% of the signal energy at T={_sig(T[cold])} (median sigma_2 "
-        f"{_sig(np.median(result.sigma2[cold]))}) and {_sig(100 * r2_hot)}% at T={_sig(T[hot])} (sigma_2 "
-        f"{_sig(np.median(result.sigma2[hot]))}); Spearman(sigma_2, recovered) = {_sig(rho, 2)}; with the noise scaled "
-        f"to keep sigma_2/nu fixed the recovered fraction stays within "
-        f"[{_sig(100 * np.median(result.r2_matched, axis=1).min())}, {_sig(100 * np.median(result.r2_matched, axis=1).max())}]%."
+        f"{result.cond.shape[1]} Algorithm-1 DSMs per $T$ ($n = {c.n}$), $T \\in [{_sig(T.min())}, {_sig(T.max())}]$: "
+        f"smallest singular value of $M$ on {vp} $\\ge {_tex(_sig(result.smin.min()))}$, condition number on {vp} "
+        f"median {_m(_sig(med_k[cold]))} ($T = {_sig(T[cold])}$) to {_m(_sig(med_k[hot]))} "
+        f"($T = {_sig(T[hot])}$), "
+        f"max {_m(_sig(kmax))} "
+        f"($< {_tex(f'{COND_MAX:g}')}$: {'yes' if kmax < COND_MAX else 'no'}); noiseless recovery by solving in "
+        f"float64: max relative error ${rel} {_tex(f'{REC_TOL:g}')}$. "
+        f"With noise $\\nu = {_sig(c.nu)}$: inverting gives median error "
+        f"{_m(_sig(np.median(result.inv_err_noise[hot])))} at $T = {_sig(T[hot])}$; the best linear estimator "
+        f"recovers {_sig(100 * np.median(result.r2[cold]))} % of the signal energy at $T = {_sig(T[cold])}$ "
+        f"(median $\\sigma_2$ {_sig(np.median(result.sigma2[cold]))}) and {_sig(100 * r2_hot)} % at "
+        f"$T = {_sig(T[hot])}$ ($\\sigma_2$ {_sig(np.median(result.sigma2[hot]))}); "
+        f"Spearman($\\sigma_2$, recovered) = {_sig(rho, 2)}; with the noise scaled "
+        f"to keep $\\sigma_2/\\nu$ fixed the recovered fraction stays within "
+        f"[{_sig(100 * rm.min())}, {_sig(100 * rm.max())}] %."
     )
     holds = (
-        "without noise M is invertible on V_perp at every temperature tested and x_perp is recovered from M x_perp to "
-        "float64 accuracy (error ~ condition number x 1e-16): sigma_2 suppression alone loses nothing. The loss is caused "
-        "by noise of fixed size: the recoverable fraction is a function of sigma_i/nu (the spectral SNR), and falls as "
-        "sigma_2 falls only because nu does not"
+        r"without noise $M$ is invertible on $\mathcal V_\perp$ at every temperature tested and $x_\perp$ is "
+        r"recovered from $Mx_\perp$ to float64 accuracy (error $\approx \kappa\cdot 10^{-16}$, $\kappa$ the "
+        r"condition number): $\sigma_2$ suppression alone loses nothing. The loss is caused "
+        r"by noise of fixed size: the recoverable fraction is a function of $\sigma_i/\nu$ (the spectral SNR), "
+        r"and falls as $\sigma_2$ falls only because $\nu$ does not"
     )
     if not lost:
-        return verdict("HT-IRREV", "refuted", ev, holds="the signal survives noise at the smallest sigma_2 tested",
+        return verdict("HT-IRREV", "refuted", ev, holds=r"the signal survives noise at the smallest $\sigma_2$ tested",
                        severity=severity(conclusion_holds=False))
     if not reversible:
-        return verdict("HT-IRREV", "confirmed", ev + " M is numerically singular on V_perp.")
+        return verdict("HT-IRREV", "confirmed", ev + r" $M$ is numerically singular on $\mathcal V_\perp$.")
     return verdict("HT-IRREV", "qualified", ev, holds=holds, severity=severity(conclusion_holds=True, conditional=True))
 
 
@@ -225,22 +233,24 @@ def irrev_figure(result: IrrevResult):
     from ...plotting import COLORS
 
     c = result.config
-    fig, (a, b) = plt.subplots(1, 2, figsize=(7.4, 3.4))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(7.5, 4.4))
     cmap = plt.get_cmap("viridis")
     nT = len(c.temperatures)
     for i, T in enumerate(c.temperatures):
         col = cmap(i / max(nT - 1, 1))
-        a.scatter(result.cond[i], np.maximum(result.rec_err[i], 1e-17), s=3, color=col, alpha=0.5, label=f"T = {T:g}")
+        a.scatter(result.cond[i], np.maximum(result.rec_err[i], 1e-17), s=3, color=col, alpha=0.5, label=f"$T = {T:g}$")
         b.scatter(result.sigma2[i], result.r2[i], s=3, color=col, alpha=0.5)
     k = np.logspace(0, max(np.log10(result.cond.max()) + 0.5, 2), 50)
     a.plot(k, k * 1.1e-16, "--", color=COLORS["theory"], label=r"$\kappa\cdot\epsilon_{\rm mach}$")
     a.set(xscale="log", yscale="log", xlabel=r"condition number of $M$ on $\mathcal{V}_\perp$",
           ylabel=r"recovery error, no noise")
-    a.legend(fontsize=6, ncol=2, markerscale=2)
+    a.legend(handles=a.get_legend_handles_labels()[0][-1:], loc="upper left")
+    fig.legend(*(x[:-1] for x in a.get_legend_handles_labels()), loc="lower center", ncol=5, markerscale=3,
+               bbox_to_anchor=(0.5, 0.0), title="temperature (left and right panels)", title_fontsize=9)
     b.scatter([], [], s=3, color="k", label=rf"noise $\nu = {c.nu:g}$")
     b.plot(np.median(result.sigma2, axis=1), np.median(result.r2_matched, axis=1), "s-", ms=3, color=COLORS["softmax"],
            label=r"noise scaled with $\sigma_2$ (fixed $\sigma_2/\nu$)")
     b.set(xscale="log", xlabel=r"$\sigma_2(M)$", ylabel="recovered signal fraction (LMMSE)", ylim=(0, 1.02))
-    b.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    b.legend(loc="upper left")
+    fig.set_layout_engine("tight", rect=(0, 0.17, 1, 1))  # room for the temperature legend
     return fig

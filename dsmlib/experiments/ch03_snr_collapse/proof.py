@@ -35,7 +35,7 @@ from ...claims import Verdict, register, severity, verdict
 from ...noise import expected_projected_noise_norm, gaussian_noise, sphere_coordinate_tail
 from ...projections import center
 from .._format import sig as _sig
-from ._core import SEEDS, clopper_pearson, dsm_batch, unit_detail
+from ._core import SEEDS, _m, _tex, clopper_pearson, dsm_batch, unit_detail
 
 __all__ = [
     "ProofConfig",
@@ -233,28 +233,43 @@ def check_ht_t1p(result: ProofResult) -> Verdict:
     ratio = st["levy"] / st["stated"]
     C_rep = float(np.max(st["repaired_bound"] / np.exp(-c.n * e**2 / 2)))
     ok_e = np.isfinite(st["kappa"]) & (st["kappa"] > 0)
+    pxi = r"\lVert\mathcal P_\perp\xi\rVert"
+    shift = r"\lVert u - u_{noise}\rVert"
+    t_n = r"2e^{-n\varepsilon^2/2}"
+    t_n2 = r"2e^{-(n-2)\varepsilon^2/2}"
+    chain_max = _sig(st["p_chain"][inf].max() if inf.any() else 0)
+    stated_min = _sig(st["stated"][inf.any(0)].min() if inf.any() else 0, 1)
     ev = (
-        f"{result.cos.shape[1]} noise pairs per gamma (n={c.n}, nu={_sig(c.nu)}, identical inputs, gamma in "
-        f"[{_sig(g.min(), 3)}, {_sig(g.max(), 3)}], eps in [{_sig(e.min())}, {_sig(e.max())}]). Step 1 (App. A, t = sqrt(n) eps): "
-        f"either noise leaves its window with probability {_sig(st['p1_exact'].max())} at eps={_sig(e[0])} down to "
-        f"{_sig(st['p1_exact'][-1], 1)} at eps={_sig(e[-1])} (exact), within App. A's 4exp(-n eps^2/2); but the proof never "
-        f"uses this event. Step 2 needs ||P xi||, ||P xi'|| >= E||P xi|| (gamma is defined with the mean): fails in "
-        f"{_sig(100 * st['p2'].mean())}% of pairs at every gamma (exact 1 - 1/4 to first order), while ||u - u_noise|| <= "
-        f"4 gamma itself failed in {_sig(100 * st['p2_claim'].max())}%. Step 3's bound 2exp(-(n-2)eps^2/2) exceeds the "
-        f"stated 2exp(-n eps^2/2) by exp(eps^2) = {_sig(ratio.min(), 3)}-{_sig(ratio.max(), 3)}; exact Levy tail "
-        f"{_sig(st['p3_exact'][0])}-{_sig(st['p3_exact'][-1], 1)}. Step 4: {st['step4_viol']} violations. The proof's "
-        f"events fail with probability above the stated term in {int(uncovered.sum())} of {int(inf.sum())} informative "
-        f"cells (up to {_sig(st['p_chain'][inf].max() if inf.any() else 0)} against {_sig(st['stated'][inf.any(0)].min() if inf.any() else 0, 1)}); "
+        f"{result.cos.shape[1]} noise pairs per $\\gamma$ ($n = {c.n}$, $\\nu = {_sig(c.nu)}$, identical inputs, "
+        f"$\\gamma \\in [{_sig(g.min(), 3)}, {_sig(g.max(), 3)}]$, "
+        f"$\\varepsilon \\in [{_sig(e.min())}, {_sig(e.max())}]$). Step 1 (App. A, $t = \\sqrt n\\,\\varepsilon$): "
+        f"either noise leaves its window with probability {_sig(st['p1_exact'].max())} at "
+        f"$\\varepsilon = {_sig(e[0])}$ down to "
+        f"{_m(_sig(st['p1_exact'][-1], 1))} at $\\varepsilon = {_sig(e[-1])}$ (exact), within App. A's "
+        f"$4e^{{-n\\varepsilon^2/2}}$; but the proof never uses this event. Step 2 needs "
+        f"${pxi}, \\lVert\\mathcal P_\\perp\\xi'\\rVert \\ge \\mathbb E{pxi}$ ($\\gamma$ is defined with the mean): "
+        f"fails in {_sig(100 * st['p2'].mean())} % of pairs at every $\\gamma$ (exact $1 - 1/4$ to first order), "
+        f"while ${shift} \\le 4\\gamma$ itself failed in {_sig(100 * st['p2_claim'].max())} %. Step 3's bound "
+        f"${t_n2}$ exceeds the stated ${t_n}$ by $e^{{\\varepsilon^2}}$ = "
+        f"{_sig(ratio.min(), 3)}–{_sig(ratio.max(), 3)}; exact Lévy tail "
+        f"{_sig(st['p3_exact'][0])} to {_m(_sig(st['p3_exact'][-1], 1))}. Step 4: {st['step4_viol']} violations. "
+        f"The proof's events fail with probability above the stated term in {int(uncovered.sum())} of "
+        f"{int(inf.sum())} informative cells (up to {_m(chain_max)} against {_m(stated_min)}); "
         f"the statement itself failed in {int(stmt_fail.sum())}."
     )
+    kap = st["kappa"][ok_e]
     holds = (
-        f"step 3 supports C = 2 with exponent (n-2) eps^2/2 (c = (n-2)/(2n) = {_sig((c.n - 2) / (2 * c.n), 3)}), or c = 1/2 "
-        f"with C = 2 exp(eps^2); with step 1's event in place of ||P xi|| >= E||P xi||, Lemma 3 gives "
-        f"||u - u_noise|| <= 4 kappa(eps) gamma, kappa = E||P xi|| / (nu (sqrt((n-1)/n) - eps)) "
-        f"(= {_sig(st['kappa'][ok_e].min(), 3)} at eps={_sig(e[ok_e].min())}, {_sig(st['kappa'][ok_e].max(), 3)} at "
-        f"eps={_sig(e[ok_e].max())}), so the proof yields |<u,v>| <= eps + 8 kappa(eps) gamma with probability >= "
-        f"1 - 4exp(-n eps^2/2) - 2exp(-(n-2)eps^2/2), i.e. C = 4 + 2exp(eps^2) (<= {_sig(C_rep, 3)} on the grid), c = 1/2; "
-        f"measured failure of that chain <= {_sig(float(np.max(st['p_repaired'] / st['repaired_bound'])), 2)} x its bound"
+        f"step 3 supports $C = 2$ with exponent $(n-2)\\varepsilon^2/2$ "
+        f"($c = (n-2)/(2n) = {_sig((c.n - 2) / (2 * c.n), 3)}$), or $c = 1/2$ "
+        f"with $C = 2e^{{\\varepsilon^2}}$; with step 1's event in place of ${pxi} \\ge \\mathbb E{pxi}$, "
+        f"Lemma 3 gives ${shift} \\le 4\\kappa(\\varepsilon)\\gamma$, "
+        f"$\\kappa = \\mathbb E{pxi} / \\bigl(\\nu(\\sqrt{{(n-1)/n}} - \\varepsilon)\\bigr)$ "
+        f"(= {_sig(kap.min(), 3)} at $\\varepsilon = {_sig(e[ok_e].min())}$, {_sig(kap.max(), 3)} at "
+        f"$\\varepsilon = {_sig(e[ok_e].max())}$), so the proof yields "
+        f"$\\lvert\\langle u, v\\rangle\\rvert \\le \\varepsilon + 8\\kappa(\\varepsilon)\\gamma$ with probability "
+        f"$\\ge 1 - 4e^{{-n\\varepsilon^2/2}} - {t_n2}$, i.e. $C = 4 + 2e^{{\\varepsilon^2}}$ "
+        f"($\\le {_sig(C_rep, 3)}$ on the grid), $c = 1/2$; measured failure of that chain "
+        f"$\\le {_sig(float(np.max(st['p_repaired'] / st['repaired_bound'])), 2)}\\times$ its bound"
     )
     if levy_gap.any() or uncovered.any():
         sev = severity(conclusion_holds=not stmt_fail.any(), factor=C_rep / 2)
@@ -271,7 +286,7 @@ def proof_figure(result: ProofResult):
     st = proof_steps(result)
     e = st["eps"]
     k = len(st["gamma"]) - 1
-    fig, ax = plt.subplots(figsize=(6.6, 4.0))
+    fig, ax = plt.subplots(figsize=(7.5, 5.6))
     ax.semilogy(e, st["stated"], "k--", label=r"stated $2e^{-n\varepsilon^2/2}$")
     ax.semilogy(e, st["levy"], ":", color=COLORS["paper"], label=r"step 3 bound $2e^{-(n-2)\varepsilon^2/2}$")
     ax.semilogy(e, np.maximum(st["p1_exact"], 1e-12), "-", color=COLORS["accent"], label=r"step 1 event fails (exact)")
@@ -287,5 +302,5 @@ def proof_figure(result: ProofResult):
     ax.set_ylim(1e-10, 3)
     ax.set_xlabel(r"$\varepsilon$")
     ax.set_ylabel("failure probability")
-    ax.legend(loc="lower left", fontsize=7.5)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return fig
