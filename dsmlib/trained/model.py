@@ -1,0 +1,241 @@
+r"""The ViT of RC App. F in numpy float64: inference only, attention recording, four settings.
+
+Architecture (Sinkformers' / vit-pytorch's ViT at reduced width): linear patch embedding,
+a learnable CLS token, a learned positional embedding, ``n_layers`` pre-LN blocks
+
+.. math:: x \leftarrow x + \mathrm{MHA}(\mathrm{LN}(x)), \qquad
+          x \leftarrow x + \mathrm{FF}(\mathrm{LN}(x)),
+
+with a GELU feed-forward of width ``4 d_model``, a final LN and a linear head on the CLS
+token. Attention scores are :math:`S = QK^\top/\sqrt{d_{qk}}`; Softmax normalises rows;
+Sinkhorn runs ``n_half_steps`` log-domain half-steps (row, column, row, ...; Sinkformers
+counts these as "iterations", so their "50 iterations" are 25 row and 25 column
+normalisations, the last one a column normalisation).
+
+The four inference settings of RC Sec. 4 (without retraining): ``skip=False`` drops every
+residual addition, ``ff=False`` omits the feed-forward sub-block.
+
+Weights are stored as float32 ``.npz`` under :data:`WEIGHTS_DIR` with a ``manifest.json``
+that records the sha256 of every file; :func:`load_model` verifies it before loading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import erf
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+MANIFEST = WEIGHTS_DIR / "manifest.json"
+NORMALISATIONS = ("softmax", "sinkhorn")
+LN_EPS = 1e-5
+
+
+@dataclass(frozen=True)
+class ViTConfig:
+    """Architecture and attention normalisation of one model."""
+
+    normalisation: str = "softmax"
+    n_layers: int = 24
+    d_model: int = 64
+    heads: int = 4
+    d_head: int = 16
+    ff_mult: int = 4
+    n_patches: int = 16
+    patch_dim: int = 49
+    n_classes: int = 10
+    n_half_steps: int = 50
+
+    def __post_init__(self) -> None:
+        if self.normalisation not in NORMALISATIONS:
+            raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {self.normalisation!r}")
+        if self.n_half_steps < 1:
+            raise ValueError(f"n_half_steps must be >= 1, got {self.n_half_steps}")
+
+    @property
+    def n_tokens(self) -> int:
+        """Sequence length including the CLS token."""
+        return self.n_patches + 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def param_shapes(c: ViTConfig) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every parameter (layer parameters stacked on a leading ``n_layers`` axis)."""
+    L, d, hd, f = c.n_layers, c.d_model, c.heads * c.d_head, c.ff_mult * c.d_model
+    return {
+        "patch_w": (c.patch_dim, d), "patch_b": (d,), "cls": (d,), "pos": (c.n_tokens, d),
+        "ln1_g": (L, d), "ln1_b": (L, d), "wq": (L, d, hd), "wk": (L, d, hd), "wv": (L, d, hd),
+        "wo": (L, hd, d), "bo": (L, d), "ln2_g": (L, d), "ln2_b": (L, d),
+        "w1": (L, d, f), "b1": (L, f), "w2": (L, f, d), "b2": (L, d),
+        "lnf_g": (d,), "lnf_b": (d,), "head_w": (d, c.n_classes), "head_b": (c.n_classes,),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# normalisations (log domain, any float dtype, batched over leading axes)
+# ---------------------------------------------------------------------------------------
+def _lse(f: NDArray, axis: int) -> NDArray:
+    m = f.max(axis=axis, keepdims=True)
+    return m + np.log(np.exp(f - m).sum(axis=axis, keepdims=True))
+
+
+def log_sinkhorn(S: NDArray, n_half_steps: int) -> NDArray:
+    """Sinkformers' log-domain Sinkhorn on scores ``S`` (..., n, n): ``n_half_steps``
+    alternating normalisations starting with rows; returns ``exp`` of the result in the
+    dtype of ``S``. ``n_half_steps = 1`` is the row softmax."""
+    if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
+        raise ValueError(f"S must have shape (..., n, n), got {S.shape}")
+    if n_half_steps < 1:
+        raise ValueError(f"n_half_steps must be >= 1, got {n_half_steps}")
+    f = S.copy()
+    for k in range(n_half_steps):
+        f -= _lse(f, -1 if k % 2 == 0 else -2)
+    return np.exp(f)
+
+
+#: score ranges above this use the log domain in :func:`fast_sinkhorn` (exp would underflow)
+_PLAIN_RANGE = 600.0
+
+
+def fast_sinkhorn(S: NDArray, n_half_steps: int) -> NDArray:
+    """Same iterates as :func:`log_sinkhorn` (to rounding), computed with scaling vectors
+    ``diag(u) K diag(v)``, ``K = exp(S - max S)``: one batched mat-vec per half-step instead of
+    a log-sum-exp. Falls back to :func:`log_sinkhorn` when a matrix's score range exceeds
+    600 (where ``exp`` could underflow)."""
+    if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
+        raise ValueError(f"S must have shape (..., n, n), got {S.shape}")
+    if n_half_steps < 1:
+        raise ValueError(f"n_half_steps must be >= 1, got {n_half_steps}")
+    if float((S.max((-2, -1)) - S.min((-2, -1))).max(initial=0.0)) > _PLAIN_RANGE:
+        return log_sinkhorn(S, n_half_steps)
+    K = np.exp(S - S.max(axis=(-2, -1), keepdims=True))
+    Kt = np.swapaxes(K, -1, -2)
+    v = np.ones(S.shape[:-1] + (1,), dtype=S.dtype)
+    u = v
+    for k in range(n_half_steps):
+        if k % 2 == 0:
+            u = 1.0 / (K @ v)
+        else:
+            v = 1.0 / (Kt @ u)
+    return u * K * np.swapaxes(v, -1, -2)
+
+
+def normalise(S: NDArray, c: ViTConfig, *, fast: bool = True) -> NDArray:
+    """The model's attention normalisation of scores ``S`` (..., n, n) (``fast``: scaling
+    vectors, else the log-domain iterates of the training code)."""
+    nh = 1 if c.normalisation == "softmax" else c.n_half_steps
+    return (fast_sinkhorn if fast else log_sinkhorn)(S, nh)
+
+
+def _ln(x: NDArray, g: NDArray, b: NDArray) -> NDArray:
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + LN_EPS) * g + b
+
+
+def _gelu(x: NDArray) -> NDArray:
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    """``logits`` (B, C); with ``record``: ``scores`` and ``attention`` (L, B, H, n, n) and
+    ``outputs`` (L, B, n, d), the token representations after each block."""
+
+    logits: NDArray[np.float64] | None
+    scores: NDArray[np.float64] | None = None
+    attention: NDArray[np.float64] | None = None
+    outputs: NDArray[np.float64] | None = None
+
+
+def forward(
+    params: dict[str, NDArray], c: ViTConfig, x: NDArray, *, skip: bool = True, ff: bool = True,
+    record: bool = False, dtype: type = np.float64, n_layers: int | None = None, fast: bool = True,
+) -> ForwardResult:
+    """Forward pass of a batch ``x`` (B, n_patches, patch_dim) in ``dtype``.
+
+    ``skip=False`` removes every residual addition, ``ff=False`` omits the feed-forward
+    sub-block (RC Sec. 4's four settings); ``record`` keeps scores, attention matrices and
+    block outputs of every layer. ``n_layers`` stops after that many blocks (logits are then
+    None); ``fast=False`` uses the log-domain Sinkhorn of the training code."""
+    x = np.asarray(x, dtype=dtype)
+    if x.ndim != 3 or x.shape[1:] != (c.n_patches, c.patch_dim):
+        raise ValueError(f"x must have shape (B, {c.n_patches}, {c.patch_dim}), got {x.shape}")
+    p = {k: np.asarray(v, dtype=dtype) for k, v in params.items()}
+    B, n, H, dh = x.shape[0], c.n_tokens, c.heads, c.d_head
+    h = x @ p["patch_w"] + p["patch_b"]
+    h = np.concatenate([np.broadcast_to(p["cls"], (B, 1, c.d_model)), h], axis=1) + p["pos"]
+    rec_s, rec_p, rec_o = [], [], []
+    scale = dtype(1.0 / np.sqrt(dh))
+    n_run = c.n_layers if n_layers is None else n_layers
+    if not 1 <= n_run <= c.n_layers:
+        raise ValueError(f"n_layers must be in [1, {c.n_layers}], got {n_layers}")
+    for l in range(n_run):
+        u = _ln(h, p["ln1_g"][l], p["ln1_b"][l])
+        q, k, v = ((u @ p[w][l]).reshape(B, n, H, dh).transpose(0, 2, 1, 3) for w in ("wq", "wk", "wv"))
+        S = (q @ k.transpose(0, 1, 3, 2)) * scale
+        P = normalise(S, c, fast=fast)
+        o = (P @ v).transpose(0, 2, 1, 3).reshape(B, n, H * dh) @ p["wo"][l] + p["bo"][l]
+        h = h + o if skip else o
+        if ff:
+            z = _gelu(_ln(h, p["ln2_g"][l], p["ln2_b"][l]) @ p["w1"][l] + p["b1"][l]) @ p["w2"][l] + p["b2"][l]
+            h = h + z if skip else z
+        if record:
+            rec_s.append(S)
+            rec_p.append(P)
+            rec_o.append(h)
+    logits = _ln(h[:, 0], p["lnf_g"], p["lnf_b"]) @ p["head_w"] + p["head_b"] if n_run == c.n_layers else None
+    if not record:
+        return ForwardResult(logits)
+    return ForwardResult(logits, np.stack(rec_s), np.stack(rec_p), np.stack(rec_o))
+
+
+# ---------------------------------------------------------------------------------------
+# stored weights
+# ---------------------------------------------------------------------------------------
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_manifest() -> dict:
+    """The weights manifest (``{}`` if absent)."""
+    return json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+
+
+def verify_weights(name: str) -> dict:
+    """Check the sha256 of model ``name``'s weights and history files against the manifest;
+    return its manifest entry. Raises ``ValueError`` on a mismatch or an unknown name."""
+    man = read_manifest()
+    if name not in man:
+        raise ValueError(f"name {name!r} is not in {MANIFEST} (known: {sorted(man)})")
+    entry = man[name]
+    for key in ("weights", "history"):
+        f = WEIGHTS_DIR / entry[key]["file"]
+        got = sha256(f)
+        if got != entry[key]["sha256"]:
+            raise ValueError(f"sha256 of {f.name} is {got}, manifest says {entry[key]['sha256']}")
+    return entry
+
+
+def load_model(name: str) -> tuple[dict[str, NDArray[np.float64]], ViTConfig, dict]:
+    """``(params, config, entry)`` of stored model ``name`` after sha256 verification;
+    ``entry["history"]["data"]`` holds the training log."""
+    entry = verify_weights(name)
+    with np.load(WEIGHTS_DIR / entry["weights"]["file"]) as z:
+        params = {k: z[k].astype(np.float64) for k in z.files}
+    entry = dict(entry)
+    entry["history"] = dict(entry["history"], data=json.loads((WEIGHTS_DIR / entry["history"]["file"]).read_text()))
+    return params, ViTConfig(**entry["config"]), entry
+
+
+def model_name(dataset: str, normalisation: str, seed: int) -> str:
+    """Canonical model name, e.g. ``mnist_sinkhorn_s0``."""
+    return f"{dataset}_{normalisation}_s{seed}"

@@ -1,0 +1,281 @@
+r"""Train the ViT of :mod:`dsmlib.trained.model` with JAX + optax (optional extra ``train``).
+
+``python -m dsmlib.trained.train --dataset mnist --normalisation sinkhorn --seed 0 --core 0``
+
+Deterministic and single-threaded: when run as a script, the process is pinned to one CPU
+(``os.sched_setaffinity``) and ``XLA_FLAGS`` is set *before* JAX is imported (XLA_FLAGS alone
+does not make XLA single-threaded; the affinity does). Initialisation uses
+``jax.random.PRNGKey(seed)``, batch order ``np.random.default_rng(seed)``. Training runs in
+float32 (Sinkhorn included: 50 log-domain half-steps, as in the Sinkformers code).
+
+Per epoch (and before training, epoch 0) the log records the mean training loss, the test
+accuracy and, on a fixed probe batch (the first 100 test images), how doubly stochastic the
+attention is: the column-sum deviation ``||1^T P - 1^T||_1 / n`` and the row-sum deviation,
+averaged over heads and images, per layer, and the mean row entropy per layer.
+
+Outputs: ``weights/<name>.npz`` (float32, compressed), ``weights/<name>.history.json`` and an
+entry in ``weights/manifest.json`` (command, seed, thread set-up, package versions, timings,
+sha256 of both files), written under a file lock so that two trainings can run in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+#: epochs per data set, chosen from a measured first epoch (about 12 CPU-minutes per MNIST model,
+#: 6 per digits model on one core)
+EPOCHS = {"mnist": 8, "digits": 12}
+
+
+def pin_threads(core: int) -> None:
+    """Pin this process to CPU ``core`` and set single-threaded XLA flags (before importing JAX)."""
+    if "jax" in sys.modules:
+        raise RuntimeError("pin_threads must run before jax is imported")
+    os.sched_setaffinity(0, {core})
+    os.environ["XLA_FLAGS"] = XLA_FLAGS
+    for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[k] = "1"
+
+
+if __name__ == "__main__":  # pin before the jax import below
+    _core = int(sys.argv[sys.argv.index("--core") + 1]) if "--core" in sys.argv else 0
+    pin_threads(_core)
+
+import argparse  # noqa: E402
+import fcntl  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from importlib import metadata  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+from . import data as _data  # noqa: E402
+from .model import MANIFEST, WEIGHTS_DIR, ViTConfig, model_name, param_shapes, sha256  # noqa: E402
+
+jax.config.update("jax_enable_x64", False)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (Adam, cross-entropy)."""
+
+    dataset: str = "mnist"
+    normalisation: str = "softmax"
+    seed: int = 0
+    epochs: int = 10
+    lr: float = 1e-3
+    batch: int = 100
+    n_layers: int = 24
+    d_model: int = 64
+    heads: int = 4
+    n_half_steps: int = 50
+    n_probe: int = 100
+    max_train: int | None = None  # for tests: use only the first max_train training images
+    max_steps: int | None = None  # for tests: stop after this many steps
+
+
+def init_params(c: ViTConfig, key: jax.Array) -> dict[str, jax.Array]:
+    """PyTorch-default initialisation: linear weights and biases U(-1/sqrt(fan_in), +), CLS
+    token and positional embedding N(0, 1), LayerNorm gain 1 and bias 0."""
+    shapes = param_shapes(c)
+    fan_in = {"patch": c.patch_dim, "wq": c.d_model, "wk": c.d_model, "wv": c.d_model,
+              "wo": c.heads * c.d_head, "bo": c.heads * c.d_head, "w1": c.d_model, "b1": c.d_model,
+              "w2": c.ff_mult * c.d_model, "b2": c.ff_mult * c.d_model, "head": c.d_model}
+    params = {}
+    keys = jax.random.split(key, len(shapes))
+    for k_, (name, shp) in zip(keys, sorted(shapes.items())):
+        if name in ("cls", "pos"):
+            params[name] = jax.random.normal(k_, shp, jnp.float32)
+        elif name.endswith("_g") and name.startswith("ln"):
+            params[name] = jnp.ones(shp, jnp.float32)
+        elif name.endswith("_b") and name.startswith("ln"):
+            params[name] = jnp.zeros(shp, jnp.float32)
+        else:
+            bound = 1.0 / np.sqrt(fan_in[name.split("_")[0]])
+            params[name] = jax.random.uniform(k_, shp, jnp.float32, -bound, bound)
+    return params
+
+
+def _ln(x, g, b):
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / jnp.sqrt(var + 1e-5) * g + b
+
+
+def normalise(S, n_half_steps: int):
+    """Log-domain Sinkhorn with ``n_half_steps`` half-steps starting with rows (1 = softmax)."""
+    f = S
+    for k in range(n_half_steps):
+        f = f - jax.scipy.special.logsumexp(f, axis=-1 if k % 2 == 0 else -2, keepdims=True)
+    return jnp.exp(f)
+
+
+_LAYER_KEYS = ("ln1_g", "ln1_b", "wq", "wk", "wv", "wo", "bo", "ln2_g", "ln2_b", "w1", "b1", "w2", "b2")
+
+
+def jax_forward(params, c: ViTConfig, x, *, record: bool = False):
+    """JAX float32 forward (full Transformer). Returns logits, or ``(logits, P)`` with the
+    attention ``P`` (L, B, H, n, n) when ``record``."""
+    B, n, H, dh = x.shape[0], c.n_tokens, c.heads, c.d_head
+    nh = 1 if c.normalisation == "softmax" else c.n_half_steps
+    h = x @ params["patch_w"] + params["patch_b"]
+    h = jnp.concatenate([jnp.broadcast_to(params["cls"], (B, 1, c.d_model)), h], axis=1) + params["pos"]
+
+    def block(h, lp):
+        u = _ln(h, lp["ln1_g"], lp["ln1_b"])
+        q, k, v = ((u @ lp[w]).reshape(B, n, H, dh).transpose(0, 2, 1, 3) for w in ("wq", "wk", "wv"))
+        P = normalise((q @ k.transpose(0, 1, 3, 2)) / np.float32(np.sqrt(dh)), nh)
+        h = h + (P @ v).transpose(0, 2, 1, 3).reshape(B, n, H * dh) @ lp["wo"] + lp["bo"]
+        z = jax.nn.gelu(_ln(h, lp["ln2_g"], lp["ln2_b"]) @ lp["w1"] + lp["b1"], approximate=False)
+        h = h + z @ lp["w2"] + lp["b2"]
+        return h, (P if record else None)
+
+    h, Ps = jax.lax.scan(block, h, {k: params[k] for k in _LAYER_KEYS})
+    logits = _ln(h[:, 0], params["lnf_g"], params["lnf_b"]) @ params["head_w"] + params["head_b"]
+    return (logits, Ps) if record else logits
+
+
+def model_config(tc: TrainConfig, split: _data.Split) -> ViTConfig:
+    return ViTConfig(normalisation=tc.normalisation, n_layers=tc.n_layers, d_model=tc.d_model,
+                     heads=tc.heads, d_head=tc.d_model // tc.heads, n_patches=split.x_train.shape[1],
+                     patch_dim=split.x_train.shape[2], n_classes=10, n_half_steps=tc.n_half_steps)
+
+
+def attention_stats(P: np.ndarray) -> dict[str, list[float]]:
+    """Per layer, mean over (B, H): column-sum deviation ``||1^T P - 1^T||_1 / n``, row-sum
+    deviation ``||P 1 - 1||_1 / n`` and row entropy (nats), for ``P`` (L, B, H, n, n)."""
+    P = np.asarray(P, dtype=np.float64)
+    n = P.shape[-1]
+    col = np.abs(P.sum(-2) - 1.0).sum(-1) / n
+    row = np.abs(P.sum(-1) - 1.0).sum(-1) / n
+    ent = -(P * np.log(np.maximum(P, 1e-300))).sum(-1).mean(-1)
+    return {"col_dev": col.mean((1, 2)).tolist(), "row_dev": row.mean((1, 2)).tolist(),
+            "row_entropy": ent.mean((1, 2)).tolist()}
+
+
+def train(tc: TrainConfig, *, log=print) -> tuple[dict[str, np.ndarray], ViTConfig, dict]:
+    """Train one model; return ``(params as float32 numpy, model config, history)``."""
+    split = _data.load(tc.dataset)
+    xtr, ytr = split.x_train.astype(np.float32), split.y_train
+    if tc.max_train is not None:
+        xtr, ytr = xtr[: tc.max_train], ytr[: tc.max_train]
+    xte, yte = split.x_test.astype(np.float32), split.y_test
+    probe = xte[: tc.n_probe]
+    c = model_config(tc, split)
+    params = init_params(c, jax.random.PRNGKey(tc.seed))
+    opt = optax.adam(tc.lr)
+    state = opt.init(params)
+
+    def loss_fn(p, xb, yb):
+        return optax.softmax_cross_entropy_with_integer_labels(jax_forward(p, c, xb), yb).mean()
+
+    @jax.jit
+    def step(p, s, xb, yb):
+        loss, g = jax.value_and_grad(loss_fn)(p, xb, yb)
+        upd, s = opt.update(g, s, p)
+        return optax.apply_updates(p, upd), s, loss
+
+    predict = jax.jit(lambda p, xb: jnp.argmax(jax_forward(p, c, xb), -1))
+    probe_attn = jax.jit(lambda p, xb: jax_forward(p, c, xb, record=True)[1])
+
+    def evaluate(p):
+        pred = np.concatenate([np.asarray(predict(p, xte[i:i + 500])) for i in range(0, len(xte), 500)])
+        return float((pred == yte).mean())
+
+    rng = np.random.default_rng(tc.seed)
+    nb = len(xtr) // tc.batch
+    hist = {"epoch": [0], "train_loss": [None], "test_acc": [evaluate(params)], "cpu_s": [0.0],
+            **{k: [v] for k, v in attention_stats(probe_attn(params, probe)).items()}}
+    log(f"epoch 0 acc {hist['test_acc'][0]:.4f} col_dev {np.mean(hist['col_dev'][0]):.4f}")
+    t0 = time.process_time()
+    steps = 0
+    for ep in range(1, tc.epochs + 1):
+        perm = rng.permutation(len(xtr))
+        losses = []
+        for b in range(nb):
+            idx = perm[b * tc.batch:(b + 1) * tc.batch]
+            params, state, loss = step(params, state, xtr[idx], ytr[idx])
+            losses.append(loss)
+            steps += 1
+            if tc.max_steps is not None and steps >= tc.max_steps:
+                break
+        hist["epoch"].append(ep)
+        hist["train_loss"].append(float(np.mean(np.asarray(losses))))
+        hist["test_acc"].append(evaluate(params))
+        hist["cpu_s"].append(time.process_time() - t0)
+        for k, v in attention_stats(probe_attn(params, probe)).items():
+            hist[k].append(v)
+        log(f"epoch {ep} loss {hist['train_loss'][-1]:.4f} acc {hist['test_acc'][-1]:.4f} "
+            f"col_dev {np.mean(hist['col_dev'][-1]):.4f} cpu {hist['cpu_s'][-1]:.0f}s")
+        if tc.max_steps is not None and steps >= tc.max_steps:
+            break
+    return {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}, c, hist
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("jax", "jaxlib", "optax", "numpy", "mlxtend", "scikit-learn"):
+        out[pkg] = metadata.version(pkg)
+    return out
+
+
+def save(name: str, params, c: ViTConfig, hist: dict, tc: TrainConfig, extra: dict) -> dict:
+    """Write weights and history, add the manifest entry under a file lock; return the entry."""
+    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+    wfile, hfile = WEIGHTS_DIR / f"{name}.npz", WEIGHTS_DIR / f"{name}.history.json"
+    np.savez_compressed(wfile, **params)
+    hfile.write_text(json.dumps(hist, indent=1) + "\n")
+    entry = {
+        "dataset": tc.dataset, "normalisation": tc.normalisation, "seed": tc.seed,
+        "train": {k: v for k, v in tc.__dict__.items()}, "config": c.to_dict(),
+        "weights": {"file": wfile.name, "sha256": sha256(wfile)},
+        "history": {"file": hfile.name, "sha256": sha256(hfile)},
+        "final_test_acc": hist["test_acc"][-1], "versions": _versions(), **extra,
+    }
+    fd = os.open(WEIGHTS_DIR, os.O_RDONLY)  # lock the folder: no stray lock file
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        man = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+        man[name] = entry
+        MANIFEST.write_text(json.dumps(dict(sorted(man.items())), indent=1) + "\n")
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    return entry
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dataset", choices=_data.DATASETS, required=True)
+    ap.add_argument("--normalisation", choices=("softmax", "sinkhorn"), required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=None, help="default: EPOCHS[dataset]")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--core", type=int, default=0)
+    ap.add_argument("--max-steps", type=int, default=None)
+    ap.add_argument("--dry-run", action="store_true", help="train but do not write weights")
+    a = ap.parse_args(argv)
+    tc = TrainConfig(dataset=a.dataset, normalisation=a.normalisation, seed=a.seed,
+                     epochs=EPOCHS[a.dataset] if a.epochs is None else a.epochs,
+                     lr=a.lr, max_steps=a.max_steps)
+    name = model_name(a.dataset, a.normalisation, a.seed)
+    t0, c0 = time.time(), time.process_time()
+    params, c, hist = train(tc, log=lambda s: print(f"[{name}] {s}", flush=True))
+    extra = {"command": "python -m dsmlib.trained.train " + " ".join(sys.argv[1:] if argv is None else argv),
+             "cpu_affinity": sorted(os.sched_getaffinity(0)), "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
+             "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)}
+    if not a.dry_run:
+        e = save(name, params, c, hist, tc, extra)
+        print(f"[{name}] saved {e['weights']['file']} sha256 {e['weights']['sha256']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""dsmlib.trained: data, the numpy forward, stored weights; the JAX trainer when JAX is installed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dsmlib.trained import data, model as tm
+
+
+def test_patchify_and_split():
+    img = np.arange(2 * 4 * 4, dtype=float).reshape(2, 4, 4)
+    p = data.patchify(img, 2)
+    assert p.shape == (2, 4, 4)
+    np.testing.assert_array_equal(p[0, 1], [2, 3, 6, 7])  # second patch of the first row
+    with pytest.raises(ValueError, match="patch"):
+        data.patchify(img, 3)
+    y = np.repeat(np.arange(5), 10)
+    tr, te = data.stratified_split(y, 0.2, 0)
+    assert np.intersect1d(tr, te).size == 0 and tr.size + te.size == y.size
+    assert np.all(np.bincount(y[te]) == 2)
+    with pytest.raises(ValueError, match="test_fraction"):
+        data.stratified_split(y, 1.5, 0)
+
+
+def test_sinkhorn_conventions():
+    S = np.random.default_rng(0).normal(size=(5, 7, 7)) * 2
+    sm = np.exp(S) / np.exp(S).sum(-1, keepdims=True)
+    np.testing.assert_allclose(tm.log_sinkhorn(S, 1), sm, atol=1e-14)
+    P = tm.log_sinkhorn(S, 50)
+    np.testing.assert_allclose(P.sum(-2), 1, atol=1e-12)  # the last half-step normalises columns
+    np.testing.assert_allclose(tm.fast_sinkhorn(S, 50), P, atol=1e-13)
+    np.testing.assert_allclose(tm.fast_sinkhorn(S, 3), tm.log_sinkhorn(S, 3), atol=1e-13)
+    with pytest.raises(ValueError, match="n_half_steps"):
+        tm.log_sinkhorn(S, 0)
+    with pytest.raises(ValueError, match="S must"):
+        tm.fast_sinkhorn(S[..., :3], 2)
+
+
+def _random_params(c: tm.ViTConfig, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return {k: rng.normal(scale=0.3, size=s) for k, s in tm.param_shapes(c).items()}
+
+
+def test_forward_settings_shapes():
+    c = tm.ViTConfig(normalisation="sinkhorn", n_layers=3, d_model=8, heads=2, d_head=4, n_patches=4, patch_dim=4)
+    p = _random_params(c)
+    x = np.random.default_rng(1).normal(size=(5, 4, 4))
+    full = tm.forward(p, c, x, record=True)
+    assert full.logits.shape == (5, 10)
+    assert full.attention.shape == (3, 5, 2, 5, 5) and full.outputs.shape == (3, 5, 5, 8)
+    np.testing.assert_allclose(full.attention.sum(-2), 1, atol=1e-12)
+    pure = tm.forward(p, c, x, skip=False, ff=False, record=True)
+    assert not np.allclose(pure.outputs, full.outputs)
+    # the first layer's attention does not depend on skip/ff
+    np.testing.assert_allclose(pure.attention[0], full.attention[0])
+    one = tm.forward(p, c, x, record=True, n_layers=1)
+    assert one.logits is None and one.attention.shape[0] == 1
+    slow = tm.forward(p, c, x, fast=False)
+    np.testing.assert_allclose(slow.logits, full.logits, atol=1e-10)
+    with pytest.raises(ValueError, match="x must"):
+        tm.forward(p, c, x[:, :3])
+    with pytest.raises(ValueError, match="normalisation"):
+        tm.ViTConfig(normalisation="sparsemax")
+
+
+def test_stored_weights_verify():
+    man = tm.read_manifest()
+    if not man:
+        pytest.skip("no stored weights")
+    name = sorted(man)[0]
+    params, c, entry = tm.load_model(name)
+    assert set(params) == set(tm.param_shapes(c))
+    assert entry["history"]["data"]["epoch"][0] == 0
+    with pytest.raises(ValueError, match="not in"):
+        tm.verify_weights("no_such_model")
+
+
+jax = pytest.importorskip("jax")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from dsmlib.trained import train
+
+    tc = train.TrainConfig(dataset="digits", normalisation="sinkhorn", seed=3, epochs=1, n_layers=2, d_model=16,
+                           heads=2, n_half_steps=4, n_probe=10, max_train=300, max_steps=2)
+    return train, tc
+
+
+def test_training_is_bit_reproducible(tiny):
+    train, tc = tiny
+    p1, c1, h1 = train.train(tc, log=lambda s: None)
+    p2, c2, h2 = train.train(tc, log=lambda s: None)
+    assert c1 == c2
+    for k in p1:
+        assert p1[k].dtype == np.float32
+        np.testing.assert_array_equal(p1[k], p2[k])
+    assert h1["train_loss"] == h2["train_loss"]
+    assert len(h1["col_dev"]) == 2 and len(h1["col_dev"][0]) == tc.n_layers
+
+
+def test_numpy_forward_matches_jax(tiny):
+    train, tc = tiny
+    split = data.load("digits")
+    for norm in ("softmax", "sinkhorn"):
+        c = train.model_config(train.TrainConfig(**{**tc.__dict__, "normalisation": norm}), split)
+        params = train.init_params(c, jax.random.PRNGKey(0))
+        x = split.x_test[:20].astype(np.float32)
+        lj, Pj = train.jax_forward(params, c, x, record=True)
+        p64 = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+        out = tm.forward(p64, c, x.astype(np.float64), record=True)
+        np.testing.assert_allclose(np.asarray(Pj), out.attention, atol=2e-5)
+        np.testing.assert_allclose(np.asarray(lj), out.logits, atol=2e-4, rtol=1e-4)
