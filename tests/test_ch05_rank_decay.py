@@ -275,3 +275,50 @@ def test_rc_g_severity(rp):
     assert ch.check_rc_g(dataclasses.replace(rp, residual=fast)).severity == "conclusion"
     v = ch.check_rc_g(rp)
     assert (v.verdict == "confirmed") == (v.severity == "")
+
+
+def _exact_cubic_collapse(layer_offsets, seed=0):
+    """A CollapseResult that follows r_{l+1} = c_{i,l} r_l^3 exactly: two rescaled regimes
+    enter at layer 0, a 'standard' regime only at layer 2 (as in the real experiment)."""
+    rng = np.random.default_rng(seed)
+    m, L = 50, 3
+    logc = np.asarray(layer_offsets)[None, :] + 0.05 * rng.standard_normal((m, L))
+    X = np.empty((3, m, L + 1))
+    X[1, :, 0], X[2, :, 0] = np.log10(0.25), np.log10(0.5)
+    X[0, :, :3] = [1.3, 0.7, -1.6]
+    for ell in range(L):
+        X[1:, :, ell + 1] = logc[:, ell] + 3 * X[1:, :, ell]
+    X[0, :, 3] = logc[:, 2] + 3 * X[0, :, 2]
+    am = np.full((3, m, L + 1), 1.0)  # scores of order one: not first-order
+    am[1:, :, 0] = 1e-3  # rescaled inputs: first-order at layer 0
+    am[1:, :, 1:] = 1e-12  # ... then unresolvable
+    am[0, :, 2] = 1e-3  # standard tokens: first-order at layer 2 only
+    am[..., -1] = np.nan
+    cfg = ch.CollapseConfig(sizes=((16, 16, 4, 2),), n_layers=L, small_rhos=(0.25, 0.5), trials=m)
+    return ch.CollapseResult(cfg, X[None], am[None])
+
+
+def test_pooled_exponent_biased_by_layer_constants():
+    # exact cubic law; the layer-2 constant is half a decade smaller than the layer-0 one
+    biased = _exact_cubic_collapse([-3.3, -3.5, -3.9])
+    assert abs(ch.collapse_exponent(biased, 0) - 3) < 1e-9
+    assert ch.pooled_exponent(biased, 0) > 3.3
+    # the same constant at every layer (networks still differ): both estimators find 3
+    flat = _exact_cubic_collapse([-3.5, -3.5, -3.5])
+    assert abs(ch.pooled_exponent(flat, 0) - 3) < 0.1
+    assert abs(ch.collapse_exponent(flat, 0) - 3) < 1e-9
+
+
+def test_synthetic_cubic_collapse_and_estimator_check(col):
+    syn = ch.synthetic_cubic_collapse(col, 0, seed=1)
+    assert syn.log_res.shape == col.log_res.shape
+    np.testing.assert_array_equal(syn.reliable, col.reliable)
+    # every first-order transition of the synthetic copy is exactly cubic
+    assert abs(ch.collapse_exponent(syn, 0) - 3) < 1e-9
+    again = ch.synthetic_cubic_collapse(col, 0, seed=1)
+    np.testing.assert_array_equal(again.log_res, syn.log_res)  # seeded
+    e = ch.estimator_check(col, 0, seed=1)
+    assert abs(e.per_network_synthetic - 3) < 1e-9
+    assert np.isfinite(e.pooled_real) and np.isfinite(e.pooled_synthetic)
+    with pytest.raises(ValueError, match="size"):
+        ch.synthetic_cubic_collapse(col, 5)

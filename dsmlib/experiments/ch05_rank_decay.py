@@ -19,6 +19,7 @@ Checks registered: RC-T1, RC-T2, RC-T2S, RC-T4, RC-T5, RC-LAM, RC-G, RC-EXP.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,16 @@ FLOOR = 1e-13
 RATE_TOL = 0.15
 #: RC-EXP / doubly exponential: AIC margin for "decisively better"
 AIC_MARGIN = 10.0
+
+
+def _t(x: float, spec: str = ".2g") -> str:
+    r"""``x`` formatted with ``spec`` (same digits as before) and written for ``$...$`` maths:
+    ``-1.18e+03`` becomes ``-1.18\times10^{3}``, ``1e-13`` becomes ``10^{-13}``."""
+    s = format(float(x), spec)
+    if "e" not in s or not np.isfinite(float(x)):
+        return s
+    mant, exp = s.split("e")
+    return f"10^{{{int(exp)}}}" if mant in ("1", "1.0") else rf"{mant}\times10^{{{int(exp)}}}"
 
 
 def spec_norm(M: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -191,15 +202,15 @@ def compare_rates(result: RandomProductsResult, *, n_boot: int = 2000, seed: int
 def check_rc_g(result: RandomProductsResult) -> Verdict:
     comps = compare_rates(result)
     parts = [
-        f"c={c.scale:g}{' skip' if c.skip else ''}: Sinkhorn/Softmax rate {c.ratio:.2f} "
+        f"$c = {c.scale:g}${', skip' if c.skip else ''}: Sinkhorn/Softmax rate {c.ratio:.2f} "
         f"[{c.ci[0]:.2f}, {c.ci[1]:.2f}]"
         for c in comps
     ]
     eq = [c.equivalent for c in comps]
     ev = (
         f"median per-product decay rates (nats/factor), 95% bootstrap CI of the ratio, "
-        f"{result.config.n_products} paired products per setting, n={result.config.n}: " + "; ".join(parts)
-        + f". Tolerance for 'essentially the same': CI within +-{RATE_TOL:.0%}."
+        f"{result.config.n_products} paired products per setting, $n = {result.config.n}$: " + "; ".join(parts)
+        + rf". Tolerance for 'essentially the same': CI within $\pm {RATE_TOL * 100:.0f}\%$."
     )
     if all(eq):
         return verdict("RC-G", "confirmed", ev)
@@ -280,13 +291,14 @@ def check_rc_exp(result: RandomProductsResult) -> Verdict:
             prefs.append(f.preferred)
             r2.append(f.r2_exp)
             parts.append(
-                f"{method} c={scale:g}: R2 exp {f.r2_exp:.3f} vs doubly-exp {f.r2_dexp:.3f}, "
-                f"dAIC {f.aic_dexp - f.aic_exp:.3g}"
+                f"{method} $c = {scale:g}$: $R^2$ exp {f.r2_exp:.3f} vs doubly-exp {f.r2_dexp:.3f}, "
+                rf"$\Delta\mathrm{{AIC}} = {_t(f.aic_dexp - f.aic_exp, '.3g')}$"
             )
     ev = (
-        "random products without skips, log r fitted over depths above the float floor "
-        f"(r > {FLOOR:g}): " + "; ".join(parts)
-        + f" (dAIC = AIC(doubly exp) - AIC(exp); > {AIC_MARGIN:g} favours exponential)."
+        r"random products without skips, $\log r$ fitted over depths above the float floor "
+        f"($r > {_t(FLOOR, 'g')}$): " + "; ".join(parts)
+        + r" ($\Delta\mathrm{AIC} = \mathrm{AIC}_\text{doubly exp} - \mathrm{AIC}_\text{exp}$; "
+        + f"above {AIC_MARGIN:g} favours exponential)."
     )
     if all(p == "exponential" for p in prefs) and min(r2) >= 0.95:
         return verdict("RC-EXP", "confirmed", ev)
@@ -554,37 +566,41 @@ def check_rc_t1(result: Theorem1Result) -> Verdict:
     k3 = rho_exponent(result, 1)
     fac = float(np.median(ratio_p[1, n_big][lin[1, n_big]])) if lin[1, n_big].any() else float(ratio_p[1].max())
     ev = (
-        f"paper's bound (lambda = 1, beta = ||W_QK|| ||W_V||) violated on {viol_p[0].sum()}/{tot} random "
-        f"and {viol_p[1].sum()}/{tot} aligned instances (n in {list(c.ns)}, d_qk in {list(c.d_qks)}, "
-        f"||res(X)|| in [{min(c.rhos):g}, {max(c.rhos):g}]); "
-        f"max LHS/RHS {ratio_p[0].max():.2g} (random), {ratio_p[1].max():.3g} (aligned, n={c.ns[n_big]}: "
-        f"{ratio_p[1, n_big].max():.3g} vs sqrt(n) = {np.sqrt(c.ns[n_big]):.3g}). "
-        f"Corrected first-order form beta||R||^3/(n sqrt(d_qk)): max LHS/RHS {ratio_c[lin].max():.3f} "
-        f"where max|A_ij| < {LINEAR_AMAX:g}, {ratio_c.max():.2f} overall; "
-        f"slope of log LHS on log ||R|| there {k3:.2f} (aligned). "
-        f"Entrywise bound (e^delta - 1)||W_V|| ||R|| and its cubic form: max LHS/RHS {sig(rig.max())} and "
+        rf"paper's bound ($\lambda = 1$, $\beta = \|W_{{QK}}\|_2\|W_V\|_2$) violated on {viol_p[0].sum()}/{tot} random "
+        rf"and {viol_p[1].sum()}/{tot} aligned instances ($n \in \{{{', '.join(map(str, c.ns))}\}}$, "
+        rf"$d_{{qk}} \in \{{{', '.join(map(str, c.d_qks))}\}}$, "
+        rf"$\|\mathrm{{res}}(X)\|_2 \in [{min(c.rhos):g}, {max(c.rhos):g}]$); "
+        f"max LHS/RHS {ratio_p[0].max():.2g} (random), {ratio_p[1].max():.3g} (aligned, $n = {c.ns[n_big]}$: "
+        rf"{ratio_p[1, n_big].max():.3g} vs $\sqrt n = {np.sqrt(c.ns[n_big]):.3g}$). "
+        rf"Corrected first-order form $\beta\|R\|_2^3/(n\sqrt{{d_{{qk}}}})$: max LHS/RHS {ratio_c[lin].max():.3f} "
+        rf"where $\max|A_{{ij}}| < {_t(LINEAR_AMAX, 'g')}$, {ratio_c.max():.2f} overall; "
+        rf"slope of $\log$ LHS on $\log\|R\|_2$ there {k3:.2f} (aligned). "
+        rf"Entrywise bound $(e^\delta - 1)\|W_V\|_2\|R\|_2$ and its cubic form: max LHS/RHS {sig(rig.max())} and "
         f"{sig(rig3.max())} ({n_rig} violations); "
-        f"||W_V|| ||R|| bound violated {n_triv} times."
+        rf"$\|W_V\|_2\|R\|_2$ bound violated {n_triv} times."
     )
     if not viol_p.any():
         return verdict("RC-T1", "confirmed", ev)
     rigorous = (
-        "Non-perturbatively, P = D1 e^A D2 has cross ratios P_ij P_kl/(P_il P_kj) = e^(A_ij + A_kl - A_il - A_kj), "
-        "so every entry lies in [e^-delta/n, e^delta/n] with delta = max_ijkl (A_ij + A_kl - A_il - A_kj) "
-        "<= 4 ||W_QK||_2 ||R||_{2,inf}^2 / sqrt(d_qk) (||R||_{2,inf} = largest token residual <= ||R||_2), "
-        "hence rigorously ||res(SA_h(X))||_2 <= (e^delta - 1) ||W_V||_2 ||R||_2 "
-        "<= 4 e^delta beta ||R||_{2,inf}^2 ||R||_2 / sqrt(d_qk): a cubic bound at every score scale, "
-        "loose by up to 4 n e^delta against the first-order constant (never violated here)"
+        r"Non-perturbatively, $P = D_1 e^A D_2$ has cross ratios "
+        r"$P_{ij}P_{kl}/(P_{il}P_{kj}) = e^{A_{ij} + A_{kl} - A_{il} - A_{kj}}$, "
+        r"so every entry lies in $[e^{-\delta}/n, e^{\delta}/n]$ with "
+        r"$\delta = \max_{ijkl}(A_{ij} + A_{kl} - A_{il} - A_{kj}) \le 4\|W_{QK}\|_2\|R\|_{2,\infty}^2/\sqrt{d_{qk}}$ "
+        r"($\|R\|_{2,\infty}$ = largest token residual, $\le \|R\|_2$), "
+        r"hence rigorously $\|\mathrm{res}(\mathrm{SA}_h(X))\|_2 \le (e^\delta - 1)\|W_V\|_2\|R\|_2 "
+        r"\le 4e^\delta\beta\|R\|_{2,\infty}^2\|R\|_2/\sqrt{d_{qk}}$: a cubic bound at every score scale, "
+        r"loose by up to $4ne^\delta$ against the first-order constant (never violated here)"
         if n_rig == 0
-        else f"the entrywise bound (e^delta - 1)||W_V|| ||R|| failed numerically on {n_rig} instances "
+        else rf"the entrywise bound $(e^\delta - 1)\|W_V\|_2\|R\|_2$ failed numerically on {n_rig} instances "
         "(a bug or an unconverged Sinkhorn run)"
     )
     holds = (
-        "to first order in the score spread, res(SA_h(X)) = (1/n) A R W_V with A = R W_QK R^T / sqrt(d_qk) "
-        "(Lemma 1's coefficient is t/n, not t/n^2), so ||res(SA_h(X))||_2 <= (1 + O(max|A_ij|)) "
-        "||W_QK||_2 ||W_V||_2 ||res(X)||_2^3 / (n sqrt(d_qk)), tight on aligned rank-one inputs; "
-        "the paper's bound is smaller by sqrt(n)/lambda. " + rigorous + "; and always "
-        "||res(SA_h(X))||_2 <= ||W_V||_2 ||res(X)||_2."
+        r"to first order in the score spread, $\mathrm{res}(\mathrm{SA}_h(X)) = \frac1n A R W_V$ with "
+        r"$A = R W_{QK} R^\top/\sqrt{d_{qk}}$ (Lemma 1's coefficient is $t/n$, not $t/n^2$), so "
+        r"$\|\mathrm{res}(\mathrm{SA}_h(X))\|_2 \le (1 + O(\max|A_{ij}|))\,"
+        r"\|W_{QK}\|_2\|W_V\|_2\|\mathrm{res}(X)\|_2^3/(n\sqrt{d_{qk}})$, tight on aligned rank-one inputs; "
+        r"the paper's bound is smaller by $\sqrt n/\lambda$. " + rigorous + "; and always "
+        r"$\|\mathrm{res}(\mathrm{SA}_h(X))\|_2 \le \|W_V\|_2\|\mathrm{res}(X)\|_2$."
     )
     shape_ok = bool(abs(k3 - 3) < CUBIC_TOL and ratio_c[lin].max() <= 1 + 1e-2) if lin.any() else False
     sev = severity(conclusion_holds=shape_ok, factor=fac)
@@ -774,25 +790,28 @@ def bound_summary(result: Theorem2Result) -> BoundSummary:
 def _bound_evidence(result: Theorem2Result, b: BoundSummary) -> str:
     c = result.config
     return (
-        f"H={c.n_heads}, n={c.n}, d_qk={c.d_qk}, L=1..{c.n_layers}, ||res(X)|| in {list(c.rhos)}, "
+        rf"$H = {c.n_heads}$, $n = {c.n}$, $d_{{qk}} = {c.d_qk}$, $L = 1, \dots, {c.n_layers}$, "
+        rf"$\|\mathrm{{res}}(X)\|_2 \in \{{{', '.join(f'{r:g}' for r in c.rhos)}\}}$, "
         f"{c.trials} trials: paper's bound violated on {b.n_viol[0]}/{b.n_resolvable[0]} resolvable random "
         f"and {b.n_viol[1]}/{b.n_resolvable[1]} aligned (layer, instance) pairs; worst aligned "
-        f"log10(LHS/bound) by L: " + ", ".join(f"{w:.2g}" for w in b.worst_by_layer)
-        + f" (sqrt(n)^((3^L-1)/2) predicts "
+        r"$\log_{10}(\text{LHS}/\text{bound})$ by $L$: " + ", ".join(f"{w:.2g}" for w in b.worst_by_layer)
+        + r" ($\sqrt n^{(3^L-1)/2}$ predicts "
         + ", ".join(f"{(3**ell - 1) / 2 * np.log10(np.sqrt(c.n)):.2g}" for ell in range(1, len(b.worst_by_layer) + 1))
-        + f"). Corrected-constant bound: max log10(LHS/bound) {max(b.corrected_first_order, 0.0):.3f} "
-        f"for inputs in the first-order regime (max|A_ij| < {LINEAR_AMAX:g}), "
-        f"{b.corrected_overall:.2g} overall (the 1 + O(max|A_ij|) factor compounds). "
-        f"Exponent of the residual (slope of log r_out on log r_in, first-order regime): "
+        + r"). Corrected-constant bound: max $\log_{10}(\text{LHS}/\text{bound})$ "
+        + f"{max(b.corrected_first_order, 0.0):.3f} "
+        rf"for inputs in the first-order regime ($\max|A_{{ij}}| < {_t(LINEAR_AMAX, 'g')}$), "
+        rf"${_t(b.corrected_overall, '.2g')}$ overall (the $1 + O(\max|A_{{ij}}|)$ factor compounds). "
+        r"Exponent of the residual (slope of $\log r_\text{out}$ on $\log r_\text{in}$, first-order regime): "
         f"{b.exponent[0]:.2f} aligned, {b.exponent[1]:.2f} random (3 = cubic)."
     )
 
 
 _HEURISTIC = (
-    "This is a first-order statement (it uses Sinkhorn(A) ~ J/n + A/n, valid while max|A_ij| << 1), "
-    "not a rigorous bound; rigorously, the entrywise range of P = D1 e^A D2 (see RC-T1) gives "
-    "r_out <= (e^delta - 1) H max_h ||W_h||_2 r_in with delta <= 4 max_h ||W_QK,h||_2 r_in^2 / sqrt(d_qk), "
-    "a cubic recursion with a constant about 4n e^delta times larger."
+    r"This is a first-order statement (it uses $\mathrm{Sinkhorn}(A) \approx J/n + A/n$, valid while "
+    r"$\max|A_{ij}| \ll 1$), not a rigorous bound; rigorously, the entrywise range of $P = D_1 e^A D_2$ "
+    r"(see RC-T1) gives $r_\text{out} \le (e^\delta - 1)\,H\max_h\|W_h\|_2\,r_\text{in}$ with "
+    r"$\delta \le 4\max_h\|W_{QK,h}\|_2\,r_\text{in}^2/\sqrt{d_{qk}}$, "
+    r"a cubic recursion with a constant about $4ne^\delta$ times larger."
 )
 
 
@@ -811,10 +830,11 @@ def _bound_check(claim_id: str, result: Theorem2Result, holds_if_refuted: str) -
 @register("RC-T2", experiment=theorem2_experiment)
 def check_rc_t2(result: Theorem2Result) -> Verdict:
     holds = (
-        "the recursion (3^L-1)/2 is right and the residual does decay doubly exponentially (cubic per layer) "
-        "once beta H ||res||^2 / (n sqrt(d_qk)) < 1, but with Thm. 1's corrected constant: "
-        "||res(SAN(X))||_2 <~ (beta H / (n sqrt(d_qk)))^((3^L-1)/2) ||res(X)||_2^(3^L) to first order; "
-        "the paper's constant is too small by a factor sqrt(n)^((3^L-1)/2)."
+        r"the recursion $(3^L-1)/2$ is right and the residual does decay doubly exponentially (cubic per "
+        r"layer) once $\beta H\|\mathrm{res}(X)\|_2^2/(n\sqrt{d_{qk}}) < 1$, but with Thm. 1's corrected "
+        r"constant: $\|\mathrm{res}(\mathrm{SAN}(X))\|_2 \lesssim (\beta H/(n\sqrt{d_{qk}}))^{(3^L-1)/2}"
+        r"\|\mathrm{res}(X)\|_2^{3^L}$ to first order; "
+        r"the paper's constant is too small by a factor $\sqrt n^{(3^L-1)/2}$."
     )
     return _bound_check("RC-T2", result, holds)
 
@@ -846,9 +866,9 @@ def theorem5_experiment(config: Theorem2Config = THEOREM5_CONFIG) -> Theorem2Res
 @register("RC-T4", experiment=theorem4_experiment)
 def check_rc_t4(result: Theorem2Result) -> Verdict:
     holds = (
-        "to first order, ||res(SAN_h(X))||_2 <~ (beta / (n sqrt(d_qk)))^((3^L-1)/2) ||res(X)||_2^(3^L): "
-        "Theorem 1's sqrt(n) compounds to sqrt(n)^((3^L-1)/2) over L layers; the cubic recursion and "
-        "the doubly exponential shape are right."
+        r"to first order, $\|\mathrm{res}(\mathrm{SAN}_h(X))\|_2 \lesssim (\beta/(n\sqrt{d_{qk}}))^{(3^L-1)/2}"
+        r"\|\mathrm{res}(X)\|_2^{3^L}$: Theorem 1's $\sqrt n$ compounds to $\sqrt n^{(3^L-1)/2}$ over $L$ "
+        "layers; the cubic recursion and the doubly exponential shape are right."
     )
     return _bound_check("RC-T4", result, holds)
 
@@ -856,9 +876,10 @@ def check_rc_t4(result: Theorem2Result) -> Verdict:
 @register("RC-T5", experiment=theorem5_experiment)
 def check_rc_t5(result: Theorem2Result) -> Verdict:
     holds = (
-        "the multi-head step (triangle inequality over heads, factor H) is sound, but it inherits "
-        "Theorem 1's constant: to first order ||res(SA(X))||_2 <~ beta H ||res(X)||_2^3 / (n sqrt(d_qk)), "
-        "a factor sqrt(n) above the paper's bound, attained when all heads are aligned."
+        r"the multi-head step (triangle inequality over heads, factor $H$) is sound, but it inherits "
+        r"Theorem 1's constant: to first order $\|\mathrm{res}(\mathrm{SA}(X))\|_2 \lesssim "
+        r"\beta H\|\mathrm{res}(X)\|_2^3/(n\sqrt{d_{qk}})$, "
+        r"a factor $\sqrt n$ above the paper's bound, attained when all heads are aligned."
     )
     return _bound_check("RC-T5", result, holds)
 
@@ -948,6 +969,105 @@ def collapse_exponent(result: CollapseResult, size: int) -> float:
     return float(np.sum(dx * dy) / var) if var > 0 else float("nan")
 
 
+def _first_order_transitions(result: CollapseResult, size: int) -> NDArray[np.bool_]:
+    """Resolvable transitions ``l -> l + 1`` whose input scores are first-order, ``(regime, network, L)``."""
+    return result.reliable[size][..., 1:] & (result.amax_in[size][..., :-1] < LINEAR_AMAX)
+
+
+def pooled_exponent(result: CollapseResult, size: int) -> float:
+    """The first RC-T2S estimator (replaced, see the chapter): one least-squares slope of
+    ``log r_{l+1}`` on ``log r_l`` with a single intercept, pooled over every network, layer
+    and regime, on the same first-order transitions as :func:`collapse_exponent`.
+
+    Returns
+    -------
+    float
+        The slope (3 = cubic); NaN with fewer than 3 transitions.
+    """
+    x, y = result.log_res[size][..., :-1], result.log_res[size][..., 1:]
+    ok = _first_order_transitions(result, size)
+    if ok.sum() < 3:
+        return float("nan")
+    xs, ys = x[ok], y[ok]
+    var = float(np.sum((xs - xs.mean()) ** 2))
+    return float(np.sum((xs - xs.mean()) * (ys - ys.mean())) / var) if var > 0 else float("nan")
+
+
+def synthetic_cubic_collapse(
+    result: CollapseResult, size: int, *, seed: int = 0, layer_dependent: bool = True
+) -> CollapseResult:
+    r"""A copy of ``result`` whose first-order transitions follow an exact cubic law.
+
+    For every first-order transition of the real experiment (the points both exponent
+    estimators use) the output is replaced by :math:`\log r_{\ell+1} = \log c_{i,\ell} + 3\log r_\ell`,
+    chained through the layers and started from the real residual where a chain of
+    first-order transitions begins. The constants vary across networks ``i`` and layers
+    ``l`` as in the real experiment: :math:`\log_{10} c_{i,\ell} \sim \mathcal N(m_\ell, s_\ell^2)`,
+    with :math:`m_\ell, s_\ell` the mean and spread over networks of the real
+    :math:`\log_{10}(r_{\ell+1}/r_\ell^3)` at layer ``l`` (pooled over regimes). With
+    ``layer_dependent=False`` every layer gets the same :math:`m` (the mean over layers), so the
+    constants vary across networks only. Scores (``amax_in``) are kept, so both estimators see
+    exactly the transitions they see on the real data.
+
+    Parameters
+    ----------
+    result : CollapseResult
+    size : int
+        Index into ``result.config.sizes``; the returned result holds this size only.
+    seed : int
+    layer_dependent : bool
+
+    Returns
+    -------
+    CollapseResult
+        Arrays of shape ``(1, regime, network, L + 1)``.
+    """
+    if not 0 <= size < len(result.config.sizes):
+        raise ValueError(f"size must index result.config.sizes, got {size}")
+    rng = np.random.default_rng(seed)
+    X = result.log_res[size].copy()  # (regime, network, L + 1), log10
+    ok = _first_order_transitions(result, size)  # (regime, network, L)
+    n_net, L = X.shape[1], X.shape[2] - 1
+    cnt = ok.sum(axis=0)  # (network, L): first-order regimes per network and layer
+    logc = np.where(ok, X[..., 1:] - 3 * X[..., :-1], 0.0).sum(axis=0) / np.maximum(cnt, 1)
+    has = (cnt > 0).any(axis=0)  # layers with at least one first-order transition
+    m, sd = np.zeros(L), np.zeros(L)
+    if has.any():
+        per_net = np.where(cnt > 0, logc, np.nan)[:, has]
+        m[has], sd[has] = np.nanmean(per_net, axis=0), np.nanstd(per_net, axis=0)
+        if not layer_dependent:
+            m[:] = m[has].mean()
+    c = m + sd * rng.standard_normal((n_net, L))  # (network, L)
+    for ell in range(L):  # L is a handful of layers; vectorised over regimes and networks
+        X[..., ell + 1] = np.where(ok[..., ell], c[:, ell] + 3 * X[..., ell], X[..., ell + 1])
+    return CollapseResult(
+        dataclasses.replace(result.config, sizes=(result.config.sizes[size],)),
+        X[None], result.amax_in[size][None].copy(),
+    )
+
+
+@dataclass(frozen=True)
+class EstimatorCheck:
+    """Both RC-T2S exponent estimators on the real data and on exact-cubic synthetic data."""
+
+    pooled_real: float
+    per_network_real: float
+    pooled_synthetic: float  #: constants vary across networks and layers
+    per_network_synthetic: float
+    pooled_synthetic_network_only: float  #: constants vary across networks only
+
+
+def estimator_check(result: CollapseResult, size: int, *, seed: int = 0) -> EstimatorCheck:
+    """Apply :func:`pooled_exponent` and :func:`collapse_exponent` to ``result`` and to
+    :func:`synthetic_cubic_collapse` copies of it (exact cubic law, true exponent 3)."""
+    syn = synthetic_cubic_collapse(result, size, seed=seed)
+    flat = synthetic_cubic_collapse(result, size, seed=seed, layer_dependent=False)
+    return EstimatorCheck(
+        pooled_exponent(result, size), collapse_exponent(result, size),
+        pooled_exponent(syn, 0), collapse_exponent(syn, 0), pooled_exponent(flat, 0),
+    )
+
+
 #: RC-T2S: a law comparison needs this many distinct resolvable depths (two points fit both laws exactly)
 MIN_DEPTHS = 3
 
@@ -988,31 +1108,35 @@ def check_rc_t2s(result: CollapseResult) -> Verdict:
         if (s, g) not in fits:
             return f"only {collapse_depths(result, s, g)} resolvable layer(s), no law fit"
         f = fits[s, g]
-        return f"dAIC {f.aic_dexp - f.aic_exp:.3g} ({f.preferred})"
+        return rf"$\Delta\mathrm{{AIC}} = {_t(f.aic_dexp - f.aic_exp, '.3g')}$ ({f.preferred})"
+
+    def regime(g: int) -> str:
+        return "standard" if g == 0 else rf"$\|\mathrm{{res}}(X)\|_2 = {c.small_rhos[g - 1]:g}$"
 
     parts = []
     for s, (n, d, dqk, H) in enumerate(c.sizes):
         fs = "; ".join(
-            f"{regimes[g]}: median log10||res|| by layer "
+            f"{regime(g)}: median " + r"$\log_{10}\|\mathrm{res}(X_\ell)\|_2$ by layer "
             + ", ".join(f"{np.round(v, 1) + 0.0:g}" for v in med[s, g] if np.isfinite(v))
             + ", " + law(s, g)
             for g in range(len(regimes))
         )
-        parts.append(f"n={n}, d={d}, d_qk={dqk}, H={H}: per-layer exponent {ks[s]:.2f}; {fs}")
+        parts.append(f"$n = {n}$, $d = {d}$, $d_{{qk}} = {dqk}$, $H = {H}$: per-layer exponent {ks[s]:.2f}; {fs}")
     ev = (
-        f"random pure Sinkhorn SANs, {c.trials} networks per size, centred inputs ('standard': N(0,1) "
-        "coordinates, LayerNorm scale; the same tokens rescaled): " + " | ".join(parts)
-        + f". Exponent = slope of log r_l+1 on log r_l across input scales (one intercept per network "
-        f"and layer) where max|A_ij| < "
-        f"{LINEAR_AMAX:g} (3 = cubic, tolerance {CUBIC_TOL:g}); dAIC = AIC(doubly exp) - AIC(exp) of "
-        f"r_l/r_0 over resolvable layers (needs >= {MIN_DEPTHS})."
+        f"random pure Sinkhorn SANs, {c.trials} networks per size, centred inputs ('standard': "
+        r"$\mathcal N(0,1)$ coordinates, LayerNorm scale; the same tokens rescaled): " + " | ".join(parts)
+        + r". Exponent = slope of $\log r_{\ell+1}$ on $\log r_\ell$ across input scales (one intercept per "
+        + rf"network and layer) where $\max|A_{{ij}}| < {_t(LINEAR_AMAX, 'g')}$ (3 = cubic, tolerance "
+        + rf"{CUBIC_TOL:g}); $\Delta\mathrm{{AIC}} = \mathrm{{AIC}}_\text{{doubly exp}} - \mathrm{{AIC}}_\text{{exp}}$ "
+        + rf"of $r_\ell/r_0$ over resolvable layers (needs at least {MIN_DEPTHS})."
     )
     cubic = all(abs(k - 3) < CUBIC_TOL for k in ks)
     dexp = [f.preferred == "doubly exponential" for f in fits.values()]
     if cubic and dexp and all(dexp):
         return verdict("RC-T2S", "confirmed", ev)
     if cubic:
-        bad = [f"n={c.sizes[s][0]}/{regimes[g]}" for (s, g), f in fits.items() if f.preferred != "doubly exponential"]
+        bad = [f"$n = {c.sizes[s][0]}$ ({regime(g)})" for (s, g), f in fits.items()
+               if f.preferred != "doubly exponential"]
         holds = ("each layer cubes the residual once the scores are small (first-order regime), but over the "
                  "resolvable depths the doubly exponential law is not preferred for " + ", ".join(bad))
         return verdict("RC-T2S", "qualified", ev, holds, severity=severity(conclusion_holds=True, conditional=True))
@@ -1169,19 +1293,21 @@ def check_rc_lam(result: LambdaResult) -> Verdict:
     parts = []
     for s, (name, n, d, H, dqk, L) in enumerate(c.sizes):
         row = ", ".join(
-            f"{init}: beta {sig(np.median(result.beta[s, k]))}, C {sig(np.median(coef[s, k]))}, "
-            f"C||R||^2 {sig(np.median(dec[s, k]))} (corrected {sig(np.median(corr[s, k]))}), "
-            f"||A||_2 {sig(np.median(result.score_norm[s, k]))}, max|A_ij| {sig(np.median(result.score_max[s, k]))}"
+            rf"{init}: $\beta = {_t(np.median(result.beta[s, k]))}$, $C = {_t(np.median(coef[s, k]))}$, "
+            rf"$C\|R\|_2^2 = {_t(np.median(dec[s, k]))}$ (corrected ${_t(np.median(corr[s, k]))}$), "
+            rf"$\|A\|_2 = {_t(np.median(result.score_norm[s, k]))}$, "
+            rf"$\max|A_{{ij}}| = {_t(np.median(result.score_max[s, k]))}$"
             for k, init in enumerate(c.inits)
         )
-        parts.append(f"{name} (n={n}, d={d}, H={H}, d_qk={dqk}, L={L}; ||res(X)||_2 "
-                     f"{sig(np.median(result.res_norm[s]), 3)}): " + row)
+        parts.append(rf"{name} ($n = {n}$, $d = {d}$, $H = {H}$, $d_{{qk}} = {dqk}$, $L = {L}$; "
+                     rf"$\|\mathrm{{res}}(X)\|_2 = {_t(np.median(result.res_norm[s]), '.3g')}$): " + row)
     ev = (
-        f"medians over {c.beta_networks} random {c.sizes[0][5]}-layer networks (beta = max over "
-        f"layers and heads of ||W_Q W_K^T||_2 ||W_h||_2, lambda = 1) and over {c.draws} first layers on "
-        "LayerNorm-scaled random tokens (scores A, ||res(X)||): " + " | ".join(parts)
-        + f". Attained Prop. 3 lambda at these scores: {sig(result.lam.min())} to {sig(result.lam.max())}. "
-        f"Largest coefficient over all draws {sig(coef.max())}."
+        rf"medians over {c.beta_networks} random {c.sizes[0][5]}-layer networks ($\beta$ = max over "
+        r"layers and heads of $\|W_QW_K^\top\|_2\|W_h\|_2$, $\lambda = 1$) and over "
+        + f"{c.draws} first layers on "
+        r"LayerNorm-scaled random tokens (scores $A$, $\|\mathrm{res}(X)\|_2$): " + " | ".join(parts)
+        + rf". Attained Prop. 3 $\lambda$ at these scores: ${_t(result.lam.min())}$ to ${_t(result.lam.max())}$. "
+        f"Largest coefficient over all draws ${_t(coef.max())}$."
     )
     if coef.max() >= 1:
         return verdict("RC-LAM", "refuted", ev, "the coefficient exceeds 1 at a standard initialisation",
@@ -1195,13 +1321,14 @@ def check_rc_lam(result: LambdaResult) -> Verdict:
     not_first = [nm for nm, ok in zip(names, med_first.ravel()) if not ok]
     not_inf = [nm for nm, ok in zip(names, informative.ravel()) if not ok]
     holds = (
-        f"the coefficient is < 1 at every initialisation and size (at most {sig(coef.max())}), but "
-        + (f"LayerNorm-scaled tokens are not in the first-order regime the bound relies on "
-           f"(median max|A_ij| >= {LINEAR_AMAX:g}) for {', '.join(not_first)}" if not_first else "")
+        rf"the coefficient is below 1 at every initialisation and size (at most ${_t(coef.max())}$), but "
+        + (rf"LayerNorm-scaled tokens are not in the first-order regime the bound relies on "
+           rf"(median $\max|A_{{ij}}| \ge {_t(LINEAR_AMAX, 'g')}$) for {', '.join(not_first)}" if not_first else "")
         + ("; and " if not_first and not_inf else "")
-        + (f"the bound does not decay (C ||res(X)||^2 >= 1) for {', '.join(not_inf)}" if not_inf else "")
-        + ". 'Strictly smaller than 1' is therefore not enough: the bound decays only when "
-        "C ||res(X)||_2^2 < 1, and it describes the network only when the scores are small."
+        + (rf"the bound does not decay ($C\|\mathrm{{res}}(X)\|_2^2 \ge 1$) for {', '.join(not_inf)}"
+           if not_inf else "")
+        + r". 'Strictly smaller than 1' is therefore not enough: the bound decays only when "
+        r"$C\|\mathrm{res}(X)\|_2^2 < 1$, and it describes the network only when the scores are small."
     )
     return verdict("RC-LAM", "qualified", ev, holds, severity=severity(conclusion_holds=True, conditional=True))
 
@@ -1245,3 +1372,84 @@ def path_sampling_experiment(config: PathConfig = PathConfig()) -> PathResult:
             for t, (ly, hd, bi) in enumerate(paths):
                 out[m, k, t] = rank_one_residual(chained_product(P, ly, hd, bi))
     return PathResult(c, np.arange(1, c.n_layers + 1), out)
+
+
+# ---------------------------------------------------------------------------------------
+# Tables and the findings line for the chapter (MyST Markdown)
+# ---------------------------------------------------------------------------------------
+def rate_table(comps: list[RateComparison]) -> str:
+    """:func:`compare_rates` as a Markdown table (median rates in nats per factor)."""
+    rows = [
+        "| score scale $c$ | skips | rate Softmax | rate Sinkhorn | ratio | 95% CI | Wilcoxon $p$ | same? |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in comps:
+        rows.append(
+            f"| {c.scale:g} | {'half = $I$' if c.skip else 'none'} | {c.median_softmax:.3f} | "
+            f"{c.median_sinkhorn:.3f} | {c.ratio:.2f} | [{c.ci[0]:.2f}, {c.ci[1]:.2f}] | "
+            f"${_t(c.p_wilcoxon, '.1e')}$ | {'yes' if c.equivalent else 'no'} |"
+        )
+    return "\n".join(rows)
+
+
+def law_table(fits: dict[tuple[str, str], LawFit]) -> str:
+    """Exponential vs doubly exponential fits ``{(what, method): LawFit}`` as a Markdown table."""
+    rows = [
+        "| what | normalisation | $R^2$ exponential | $R^2$ doubly exp. | preferred | $e^g$ |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for (what, method), f in fits.items():
+        rows.append(f"| {what} | {method} | {f.r2_exp:.3f} | {f.r2_dexp:.3f} | {f.preferred} | "
+                    f"{np.exp(f.dexp_params[1]):.1f} |")
+    return "\n".join(rows)
+
+
+def lambda_table(result: LambdaResult) -> str:
+    r"""RC-LAM medians per size and initialisation as a Markdown table."""
+    med = lambda a: np.median(a, axis=-1)  # noqa: E731
+    C, dec = med(result.coefficient), med(result.decay_factor)
+    corr = med(result.corrected_coefficient[..., 0, None] * result.res_norm**2)
+    rows = [
+        r"| size | initialisation | $\beta$ | $C$ | $C\lVert R\rVert_2^2$ | corrected | $\lVert A\rVert_2$ "
+        r"| $\max\lvert A_{ij}\rvert$ | $\lambda$ | out/in |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for s, size in enumerate(result.config.sizes):
+        for k, init in enumerate(result.config.inits):
+            vals = (med(result.beta[s, k]), C[s, k], dec[s, k], corr[s, k], med(result.score_norm[s, k]),
+                    med(result.score_max[s, k]), med(result.lam[s, k]),
+                    med(result.out_norm[s, k] / result.res_norm[s, k]))
+            rows.append(f"| {size[0]} | {init} | " + " | ".join(f"${_t(v)}$" for v in vals) + " |")
+    return "\n".join(rows)
+
+
+_FINDING_IDS = ("RC-G", "RC-EXP", "RC-T1", "RC-T2", "RC-T4", "RC-T5", "RC-T2S", "RC-LAM")
+
+
+def findings() -> str:
+    """The chapter's one-line findings (MyST), computed from the eight verdicts and their numbers."""
+    from ..claims import evaluate
+
+    vs = {cid: evaluate(cid) for cid in _FINDING_IDS}
+    k = collapse_exponent(collapse_experiment(), 0)
+    ratio = max(c.ratio for c in compare_rates(random_products_experiment()))
+
+    def refs(group: list[str]) -> str:
+        r = [f"{{prf:ref}}`{cid} <{cid.lower()}>`" for cid in group]
+        return r[0] if len(r) == 1 else ", ".join(r[:-1]) + " and " + r[-1]
+
+    def clause(group: list[str]) -> str:
+        by: dict[str, list[str]] = {}
+        for cid in group:
+            by.setdefault(vs[cid].verdict, []).append(cid)
+        return "; ".join(f"{refs(g)} {'is' if len(g) == 1 else 'are'} {v}" for v, g in by.items())
+
+    return (
+        f"**Findings:** {clause(['RC-EXP', 'RC-T2S'])}: random products lose rank exponentially, while "
+        f"a pure Sinkhorn SAN cubes its residual at every layer (exponent {k:.2f}) and collapses doubly "
+        f"exponentially. {clause(['RC-T1', 'RC-T2', 'RC-T4', 'RC-T5'])}: the bounds' constant is too small "
+        r"by $\sqrt n$ per layer; to first order the right one is $\beta H/(n\sqrt{d_{qk}})$. "
+        f"{clause(['RC-G', 'RC-LAM'])}: Softmax and Sinkhorn products decay alike only at unit score "
+        f"scale (Sinkhorn up to {ratio:.2f} times faster at $c = 3$), and a coefficient below one does not "
+        "make the bound apply at standard initialisations, where the scores are of order one."
+    )
