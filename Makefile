@@ -1,10 +1,15 @@
 # The reader's commands: `make book` and `make test` (see README.md).
 PYTHON ?= python3
+# the oldest Python the book supports (pyproject.toml: requires-python = ">=3.11")
+MIN_PYTHON := 3.11
+PY_OK := import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB     := $(BIN)/jupyter-book
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+# the notebooks as shell words, each single-quoted (a file name cannot inject a command)
+NOTEBOOKS_Q := $(foreach nb,$(NOTEBOOKS),'$(subst ','\'',$(nb))')
 # One BLAS thread per process: the experiments are batches of small (64 x 64) LAPACK calls,
 # which OpenBLAS threading slows down by an order of magnitude on a busy 2-core machine;
 # dsmlib parallelises over the batch itself where it pays.
@@ -12,12 +17,28 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup book test unit nbval build-strict browser lab bench execute clean
+.PHONY: setup book test unit nbval build-strict browser lab lab-test bench execute clean train clean-venv latest FORCE
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+# A .venv left by an older Python (or broken) is re-created: "stale" if it exists but its
+# python does not run or is older than $(MIN_PYTHON).
+VENV_STALE := $(shell if [ -e $(STAMP) ] || [ -e $(BIN)/python ]; then \
+	$(BIN)/python -c '$(PY_OK)' >/dev/null 2>&1 || echo stale; fi)
+
+$(STAMP): requirements.txt pyproject.toml $(if $(VENV_STALE),FORCE)
+	@if [ -n "$(VENV_STALE)" ]; then \
+	  echo "$(VENV) was made with a Python older than $(MIN_PYTHON) (or is broken): re-creating it"; \
+	  rm -rf $(VENV); fi
+	@if [ ! -x $(BIN)/python ]; then \
+	  if ! command -v "$(PYTHON)" >/dev/null 2>&1; then \
+	    echo "error: '$(PYTHON)' not found. The book needs Python >= $(MIN_PYTHON): install it and run e.g. 'make PYTHON=python3.12 setup'" >&2; \
+	    exit 1; fi; \
+	  if ! "$(PYTHON)" -c '$(PY_OK)'; then \
+	    echo "error: the book needs Python >= $(MIN_PYTHON), but '$(PYTHON)' is $$("$(PYTHON)" -V 2>&1)." >&2; \
+	    echo "       Run the set-up with a newer one, e.g. 'make PYTHON=python3.12 setup'." >&2; \
+	    exit 1; fi; \
+	  "$(PYTHON)" -m venv $(VENV); fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (dsm book .venv)" >/dev/null
@@ -49,13 +70,69 @@ browser: setup
 lab: setup
 	$(BIN)/jupyter lab chapters
 
-## bench: HT Exp. 1 sweep, dsmlib vs POT vs a per-trial loop (chapter 2)
-bench: setup
-	$(BIN)/python benchmarks/bench_sinkhorn.py
+## lab-test: the README's "run one chapter" path in headless Chromium: chapter 2 in JupyterLab
+## renders its MyST (maths, cross-references, folded solutions) and its live explorer redraws
+## after a slider change (scripts/lab_test.py; skipped loudly without Chromium, fails in CI)
+lab-test: setup
+	$(BIN)/python scripts/lab_test.py
+
+## bench: HT Exp. 1 sweep (Sinkhorn + sigma_2), dsmlib vs POT, ott-jax, numpy (and torch if
+## installed): CPU-s and wall, median of 3, alternated; writes benchmarks/bench_sinkhorn.json
+## (chapter 2). The comparison packages go into a separate .venv-bench, with the book's pins
+## for what both share, so the book's own requirements stay lean.
+BENCH := .venv-bench
+BENCH_PKGS := POT==0.9.7.post1 ott-jax==0.6.0 jax==0.10.2 jaxlib==0.10.2
+$(BENCH)/.installed: requirements.txt pyproject.toml
+	@if [ ! -x $(BENCH)/bin/python ]; then $(BIN)/python -m venv $(BENCH); fi
+	$(BENCH)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH)/bin/python -m pip install --quiet $$(grep -iE '^(numpy|scipy|matplotlib|ipywidgets|numba)==' requirements.txt) $(BENCH_PKGS)
+	$(BENCH)/bin/python -m pip install --quiet --no-deps -e .
+	@touch $@
+bench: setup $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/bench_sinkhorn.py
 
 ## execute: re-run every notebook and store its outputs (after editing a chapter)
 execute: setup
-	$(BIN)/python scripts/execute_notebooks.py $(NOTEBOOKS) intro.ipynb
+	$(BIN)/python scripts/execute_notebooks.py $(NOTEBOOKS_Q) intro.ipynb
+
+## latest: the newest-dependencies lane. A fresh .venv-latest on the newest Python found
+## (>= 3.11), `-e .` with the newest releases its declared ranges allow plus the test tools
+## unpinned; prints the resolved versions, then the unit tests and strict nbval on every notebook.
+LATEST := .venv-latest
+LATEST_PYTHONS ?= python3.14 python3.13 python3.12 python3.11 python3
+# not declared by dsmlib but needed by the tests and notebooks (POT: chapter 2's comparison;
+# myst-nb: the notebooks' glue; mlxtend, scikit-learn: chapter 6's image data. JAX is only
+# for training chapter 6's models, not for evaluating them: not installed here.)
+LATEST_TOOLS := pytest nbval hypothesis ipykernel nbformat nbclient myst-nb POT mlxtend scikit-learn
+latest:
+	@py=""; for c in $(LATEST_PYTHONS); do \
+	  if command -v "$$c" >/dev/null 2>&1 && "$$c" -c '$(PY_OK)' 2>/dev/null; then py="$$c"; break; fi; done; \
+	if [ -z "$$py" ]; then echo "error: no Python >= $(MIN_PYTHON) found (tried: $(LATEST_PYTHONS))" >&2; exit 1; fi; \
+	echo "latest lane: $$py ($$("$$py" -V 2>&1))"; \
+	rm -rf $(LATEST) && "$$py" -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e . $(LATEST_TOOLS)
+	@echo "latest lane resolved:"; $(LATEST)/bin/python -V
+	@$(LATEST)/bin/python -m pip list --format=freeze | grep -iE '^(numpy|scipy|matplotlib|ipywidgets|ipykernel|pytest|nbval|hypothesis|nbformat|nbclient|myst-nb|pot|mlxtend|scikit-learn)==' | sed 's/^/  /'
+	$(LATEST)/bin/python -m pytest tests -q -p no:cacheprovider
+	$(LATEST)/bin/python -m pytest --nbval --nbval-current-env chapters intro.ipynb -q -p no:cacheprovider --durations=5
+
+## train: retrain chapter 6's eight ViTs (JAX, one process per core, ~45 CPU-min per core) into
+## dsmlib/trained/weights; each process is pinned to its core and single-threaded
+TRAIN := $(BIN)/python -m dsmlib.trained.train
+train: setup
+	( set -e; for m in "mnist softmax 0" "digits softmax 0" "mnist softmax 1" "digits softmax 1" \
+	                   "mnist sinkhorn 1" "digits sinkhorn 1"; do \
+	    set -- $$m; $(TRAIN) --dataset $$1 --normalisation $$2 --seed $$3 --core 0; done ) & p0=$$!; \
+	( set -e; for m in "mnist sinkhorn 0" "digits sinkhorn 0"; do \
+	    set -- $$m; $(TRAIN) --dataset $$1 --normalisation $$2 --seed $$3 --core 1; done ) & p1=$$!; \
+	wait $$p0 && wait $$p1
 
 clean:
 	rm -rf _build .cache .pytest_cache .hypothesis
+
+## clean-venv: remove the virtual environments (start over: then `make setup`)
+clean-venv:
+	rm -rf $(VENV) $(LATEST) $(BENCH)
+
+FORCE:

@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "as_float_array",
+    "pow2_scale",
     "as_square_batch",
     "check_dimension",
     "check_positive_scalar",
@@ -27,11 +28,22 @@ def as_float_array(x: ArrayLike, name: str, *, min_ndim: int = 0) -> NDArray[np.
     Raises
     ------
     ValueError
-        If ``x`` is not numeric, has NaN/inf entries, or too few axes.
+        If ``x`` is not real numeric (complex numbers and strings, even numeric strings
+        such as ``"1.5"``, are rejected rather than cast), has NaN/inf entries, or too few
+        axes.
     """
     try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:  # e.g. strings, ragged lists
+        raw = np.asarray(x)
+    except (TypeError, ValueError) as exc:  # e.g. ragged lists
+        raise ValueError(f"{name} must be a numeric array, got {type(x).__name__}") from exc
+    kind = raw.dtype.kind
+    if kind == "c" or (kind == "O" and any(isinstance(v, complex) for v in raw.flat)):
+        raise ValueError(f"{name} must be real, got complex values")
+    if kind in "USV" or (kind == "O" and any(isinstance(v, (str, bytes)) for v in raw.flat)):
+        raise ValueError(f"{name} must be a numeric array, got strings ({raw.dtype})")
+    try:
+        arr = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # e.g. arbitrary objects
         raise ValueError(f"{name} must be a numeric array, got {type(x).__name__}") from exc
     if arr.ndim < min_ndim:
         raise ValueError(
@@ -88,3 +100,21 @@ def check_tol(tol: object, name: str = "tol") -> float:
     if not np.isfinite(value) or value < 0.0:
         raise ValueError(f"{name} must be a finite number >= 0, got {tol!r}")
     return value
+
+
+#: magnitudes within [2**-SAFE_EXP, 2**SAFE_EXP] are left unscaled by :func:`pow2_scale`
+SAFE_EXP = 256
+
+
+def pow2_scale(x: NDArray[np.float64], axis: int | tuple[int, ...]) -> NDArray[np.float64]:
+    """Power-of-two factors ``c`` (keepdims over ``axis``) such that ``x / c`` is safe to square.
+
+    ``c = 1`` where the largest magnitude over ``axis`` lies in ``[2**-256, 2**256]`` (or is
+    0), so ordinary inputs are left bit-for-bit untouched; elsewhere ``c = 2**e`` with
+    ``max|x| / c`` in ``[1, 2)``. Dividing by a power of two is exact, so norms, Gram
+    matrices and singular values of ``x / c`` times ``c`` neither underflow nor overflow.
+    """
+    m = np.max(np.abs(x), axis=axis, keepdims=True) if x.size else np.ones([1] * x.ndim)
+    _, e = np.frexp(m)
+    ok = (m == 0) | ((m >= 2.0**-SAFE_EXP) & (m <= 2.0**SAFE_EXP))
+    return np.where(ok, 1.0, np.ldexp(1.0, np.where(ok, 0, e - 1)))

@@ -466,6 +466,8 @@ def chained_product(
         raise ValueError("layers, heads and batch_idx must be integer arrays of the same shape (m, t)")
     if any(not np.issubdtype(a.dtype, np.integer) for a in idx):
         raise ValueError("layers, heads and batch_idx must be integer arrays")
+    if idx[0].shape[1] < 1:
+        raise ValueError(f"layers, heads and batch_idx must hold paths of length t >= 1, got {idx[0].shape}")
     for a, lim, name in zip(idx, P.shape[:3], ("layers", "heads", "batch_idx")):
         if a.size and (a.min() < 0 or a.max() >= lim):
             raise ValueError(f"{name} must lie in [0, {lim}), got range [{a.min()}, {a.max()}]")
@@ -492,6 +494,8 @@ def prefix_products(factors: ArrayLike) -> NDArray[np.float64]:
     F = as_square_batch(factors, "factors")
     if F.ndim < 3:
         raise ValueError(f"factors must have shape (..., T, n, n), got {F.shape}")
+    if F.shape[-3] < 1:
+        raise ValueError(f"factors must hold T >= 1 factors along axis -3, got shape {F.shape}")
     out = np.empty_like(F)
     out[..., 0, :, :] = F[..., 0, :, :]
     for t in range(1, F.shape[-3]):

@@ -256,9 +256,9 @@ _UNTESTABLE = {
     ),
 }
 
-#: while the second edition is written, refuted/qualified verdicts without a severity are
-#: allowed; set to True once every check computes one
-STRICT_SEVERITY = False
+#: every refuted or qualified verdict must carry a computed severity (a check that forgets
+#: one fails loudly instead of showing an unclassified error)
+STRICT_SEVERITY = True
 
 Check = Callable[[Any], Verdict]
 _REGISTRY: dict[str, tuple[Callable[[], Any], Check]] = {}

@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
-from ._validate import as_float_array, check_dimension, check_positive_scalar
-from .projections import layer_norm
+from ._validate import as_float_array, check_dimension, check_positive_scalar, pow2_scale
+from .projections import _layer_norm
 from .sinkhorn import _generator
 
 __all__ = [
@@ -31,6 +31,8 @@ __all__ = [
 
 
 def _shape(size: int | tuple[int, ...]) -> tuple[int, ...]:
+    if not isinstance(size, (int, np.integer, tuple, list)) or isinstance(size, bool):
+        raise ValueError(f"size must be a non-negative int or tuple of ints, got {size!r}")
     shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
     if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in shape):
         raise ValueError(f"size must be a non-negative int or tuple of ints, got {size!r}")
@@ -103,7 +105,8 @@ def snr(s: ArrayLike, nu: float) -> NDArray[np.float64]:
     """
     s = as_float_array(s, "s", min_ndim=1)
     n = check_dimension(s.shape[-1], "s.shape[-1]")
-    return np.linalg.norm(s, axis=-1) / expected_projected_noise_norm(n, nu)
+    c = pow2_scale(s, axis=-1)  # exact; the norm of a tiny or huge vector neither under- nor overflows
+    return np.linalg.norm(s / c, axis=-1) * c[..., 0] / expected_projected_noise_norm(n, nu)
 
 
 def snr_approx(sigma2: ArrayLike, x_perp_norm: ArrayLike, nu: float) -> NDArray[np.float64]:
@@ -129,15 +132,19 @@ def snr_approx(sigma2: ArrayLike, x_perp_norm: ArrayLike, nu: float) -> NDArray[
     return s2 * xn / nu
 
 
+def _unit(x: ArrayLike, name: str) -> NDArray[np.float64]:
+    """``x/||x||`` along the last axis, scaled first (exactly) so tiny/huge vectors are fine."""
+    x = as_float_array(x, name, min_ndim=1)
+    x = x / pow2_scale(x, axis=-1)
+    nx = np.linalg.norm(x, axis=-1, keepdims=True)
+    if np.any(nx == 0):
+        raise ValueError(f"{name} must be non-zero vectors, got a zero vector")
+    return x / nx
+
+
 def _unit_pair(a: ArrayLike, b: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``a/||a||`` and ``b/||b||`` along the last axis; ValueError for a zero vector."""
-    a = as_float_array(a, "a", min_ndim=1)
-    b = as_float_array(b, "b", min_ndim=1)
-    na = np.linalg.norm(a, axis=-1, keepdims=True)
-    nb = np.linalg.norm(b, axis=-1, keepdims=True)
-    if np.any(na == 0) or np.any(nb == 0):
-        raise ValueError("a and b must be non-zero vectors")
-    return a / na, b / nb
+    """``a/||a||`` and ``b/||b||`` along the last axis; ValueError naming a zero vector."""
+    return _unit(a, "a"), _unit(b, "b")
 
 
 def normalized_distance(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
@@ -188,8 +195,8 @@ def ln_cosine(y1: ArrayLike, y2: ArrayLike) -> NDArray[np.float64]:
     -------
     ndarray, shape (...)
     """
-    u = layer_norm(y1)
-    v = layer_norm(y2)
+    u = _layer_norm(y1, "y1")
+    v = _layer_norm(y2, "y2")
     return np.einsum("...i,...i->...", u, v) / u.shape[-1]
 
 

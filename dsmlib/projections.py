@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validate import as_float_array, as_square_batch
+from ._validate import as_float_array, as_square_batch, pow2_scale
 
 __all__ = ["center", "layer_norm", "q_project", "res"]
 
@@ -61,13 +61,24 @@ def layer_norm(y: ArrayLike) -> NDArray[np.float64]:
         If some vector has no detail component (:math:`\mathcal P_\perp y = 0` up to
         rounding, i.e. ``y`` is a multiple of :math:`\mathbf 1`): LN is undefined there.
     """
-    yc = center(y)
-    y = np.asarray(y, dtype=np.float64)
+    return _layer_norm(y, "y")
+
+
+def _layer_norm(y: ArrayLike, name: str) -> NDArray[np.float64]:
+    """:func:`layer_norm` with error messages naming the argument ``name``."""
+    y = as_float_array(y, name, min_ndim=1)
+    if y.shape[-1] < 2:
+        raise ValueError(f"{name} must have length >= 2 along its last axis, got shape {y.shape}")
+    y = y / pow2_scale(y, axis=-1)  # exact; LN is scale-free, so tiny/huge vectors are fine
+    yc = y - y.mean(axis=-1, keepdims=True)
     n = yc.shape[-1]
     norm = np.linalg.norm(yc, axis=-1, keepdims=True)
     scale = np.linalg.norm(y, axis=-1, keepdims=True)
     if np.any(norm <= _DETAIL_RTOL * scale) or np.any(norm == 0.0):
-        raise ValueError("y has a vector with no detail component (y is constant); LN is undefined")
+        raise ValueError(
+            f"{name} has a vector with no detail component (a multiple of the all-ones "
+            "vector, up to rounding); LN is undefined there"
+        )
     return np.sqrt(n) * yc / norm
 
 

@@ -156,6 +156,8 @@ def forward(
     X = as_float_array(x0, "x0", min_ndim=3)
     if X.ndim != 3 or X.shape[0] != idx.shape[0] or X.shape[1] != n:
         raise ValueError(f"x0 must have shape ({idx.shape[0]}, {n}, C), got {X.shape}")
+    if X.shape[2] < 1:
+        raise ValueError(f"x0 must have C >= 1 columns, got shape {X.shape}")
     B, L = idx.shape
     C = X.shape[2]
     phis = (phi,) * C if isinstance(phi, str) else tuple(phi)

@@ -21,9 +21,24 @@ Implementation notes
   temperature) use *log-stabilised* scaling (Schmitzer 2019): row and column potentials
   are kept in the log domain, the first iteration is done with ``logsumexp``, and ``u, v``
   are absorbed into the potentials whenever they leave ``[e^-69, e^69]``, so the run stays
-  finite at any temperature while costing little more than plain scaling. A plain run that
-  produces a non-finite value is redone log-stabilised.
+  finite at any moderate temperature while costing little more than plain scaling. A plain
+  run that produces a non-finite value is redone log-stabilised.
+* At extreme score ranges (e.g. ``1e20``) the potentials of the stabilised run cancel
+  catastrophically (``S + f + g`` loses all digits), which can give ``inf`` or column sums
+  far from 1. Every matrix whose stabilised result is not finite or whose column sums are
+  off by more than :data:`COLUMN_TOL` is therefore redone *fully in the log domain*: the
+  log-matrix ``L`` itself is row- and column-normalised with ``logsumexp`` at every
+  iteration (no potentials, no exponentials that can overflow), and ``exp(L)`` is returned
+  after a column step. The result is finite with entries in ``[0, 1]`` and exact column
+  sums (to rounding) for every finite input; if the rows do not reach ``tol`` (the digits
+  to do so may not exist in float64) this is reported like any non-convergence.
 * Chunks are independent and run on threads (:mod:`dsmlib._parallel`).
+* With numba installed (a pinned dependency) the same algorithm runs as a fused compiled
+  kernel, :mod:`dsmlib._kernels`: one matrix at a time in cache, one pass over ``K`` per
+  half-iteration, each matrix stopping on its own, no compaction copies; same steps, same
+  stopping rule and the same iteration counts as the numpy code here, which remains the
+  fallback (``DSMLIB_KERNELS=0``). :func:`random_dsm` hands the costs and ``-T`` to it
+  directly (no scaled copy, no span pass: the span is below ``1/T``).
 * Each matrix stops on its own as soon as its maximal marginal error is ``<= tol``
   (early stopping per matrix); converged matrices leave the active set.
 """
@@ -37,6 +52,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import logsumexp, softmax
 
+from . import _kernels
 from ._parallel import thread_map
 from ._validate import (
     as_float_array,
@@ -58,6 +74,8 @@ __all__ = [
 
 #: score range (max - min) above which a matrix is scaled in the log domain
 LOG_DOMAIN_RANGE = 100.0
+#: column-sum error above which a scaled result is redone fully in the log domain
+COLUMN_TOL = 1e-12
 #: float64 entries per chunk (about 4 MiB), so a chunk stays in cache
 _CHUNK_ENTRIES = 1 << 19
 
@@ -191,6 +209,111 @@ def _scaling_chunk(S, n_iter, tol, out, its, errs, *, stabilized=False):
     return bad
 
 
+def _log_chunk(S, n_iter, tol, out, its, errs):
+    """Sinkhorn fully in the log domain on a chunk S (b, n, n); writes into out/its/errs.
+
+    ``L`` (the log of the current matrix) is normalised in place: ``L -= lse(L, rows)``
+    then ``L -= lse(L, columns)``, one iteration. Every step is finite for finite ``S``
+    and the returned ``exp(L)`` (after a column step) has entries in ``[0, 1]`` and column
+    sums 1 to rounding. The error is that of the rows, from the next row step's lse.
+    """
+    b = S.shape[0]
+    active = np.arange(b)
+    L = S - S.max(axis=-1, keepdims=True)
+    it = 0
+    while active.size:
+        L -= logsumexp(L, axis=-1, keepdims=True)  # row step
+        L -= logsumexp(L, axis=-2, keepdims=True)  # column step
+        it += 1
+        r = logsumexp(L, axis=-1)  # log row sums after the column step
+        with np.errstate(over="ignore"):
+            err = np.abs(np.expm1(r)).max(axis=-1)
+        done = ((err <= tol) if tol > 0 else False) | (it >= n_iter)
+        if done.any():
+            sel = active[done]
+            out[sel] = np.exp(L[done])
+            its[sel] = it
+            errs[sel] = err[done]
+            keep = ~done
+            active, L = active[keep], L[keep]
+
+
+def _columns_off(M: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Matrices (b, n, n) that are not finite or whose column sums miss 1 by > COLUMN_TOL."""
+    with np.errstate(invalid="ignore"):
+        col = np.abs(M.sum(axis=-2) - 1.0).max(axis=-1)
+    return ~(col <= COLUMN_TOL)
+
+
+def _numpy_flat(flat, n_iter, tol):
+    """Sinkhorn of exp(flat) (B, n, n) by the numpy implementation: chunks on threads.
+
+    Returns ``out, its, errs, use_log`` (see :class:`SinkhornInfo`).
+    """
+    B, n = flat.shape[0], flat.shape[-1]
+    out = np.empty_like(flat)
+    its = np.zeros(B, dtype=np.int64)
+    errs = np.zeros(B, dtype=np.float64)
+    span = flat.max(axis=(-2, -1)) - flat.min(axis=(-2, -1))
+    use_log = span > LOG_DOMAIN_RANGE
+    chunk = max(1, _CHUNK_ENTRIES // (n * n))
+    tasks = [
+        (bool(mask_log), idx[start : start + chunk])
+        for mask_log in (False, True)
+        for idx in [np.flatnonzero(use_log == mask_log)]
+        for start in range(0, idx.size, chunk)
+    ]
+
+    def run(task: tuple[bool, NDArray[np.intp]]) -> None:
+        # chunks are independent and write disjoint rows: safe to run on threads
+        mask_log, sel = task
+        o = np.empty((sel.size, n, n))
+        it_c = np.zeros(sel.size, dtype=np.int64)
+        er_c = np.zeros(sel.size)
+        bad = _scaling_chunk(flat[sel], n_iter, tol, o, it_c, er_c, stabilized=mask_log)
+        if bad.any() and not mask_log:  # numerical trouble: redo those in the log domain
+            use_log[sel[bad]] = True
+            ob = np.empty((int(bad.sum()), n, n))
+            ib = np.zeros(ob.shape[0], dtype=np.int64)
+            eb = np.zeros(ob.shape[0])
+            _scaling_chunk(flat[sel[bad]], n_iter, tol, ob, ib, eb, stabilized=True)
+            o[bad], it_c[bad], er_c[bad] = ob, ib, eb
+        worse = _columns_off(o)
+        if worse.any():  # potentials cancelled (extreme range): redo fully in the log domain
+            use_log[sel[worse]] = True
+            ob = np.empty((int(worse.sum()), n, n))
+            ib = np.zeros(ob.shape[0], dtype=np.int64)
+            eb = np.zeros(ob.shape[0])
+            _log_chunk(flat[sel[worse]], n_iter, tol, ob, ib, eb)
+            o[worse], it_c[worse], er_c[worse] = ob, ib, eb
+        out[sel], its[sel], errs[sel] = o, it_c, er_c
+
+    thread_map(run, tasks)
+    return out, its, errs, use_log
+
+
+def _kernel_flat(flat, div, span_bound, n_iter, tol):
+    """Sinkhorn of exp(flat / div) (B, n, n) by the fused kernel of :mod:`dsmlib._kernels`.
+
+    Same algorithm, stopping rule and fallbacks as :func:`_numpy_flat`: a plain run that
+    ends non-finite is redone log-stabilised inside the kernel, and a result whose column
+    sums miss 1 by more than :data:`COLUMN_TOL` (the kernel returns that error) is redone
+    fully in the log domain. Returns ``out, its, errs, use_log``.
+    """
+    out, its, errs, use_log, col_err = _kernels.sinkhorn_scaled(
+        flat, div, n_iter, tol, LOG_DOMAIN_RANGE, span_bound=span_bound
+    )
+    worse = np.flatnonzero(~(col_err <= COLUMN_TOL))
+    if worse.size:  # potentials cancelled (extreme range): redo fully in the log domain
+        n = flat.shape[-1]
+        ob = np.empty((worse.size, n, n))
+        ib = np.zeros(worse.size, dtype=np.int64)
+        eb = np.zeros(worse.size)
+        _log_chunk(flat[worse] / div, n_iter, tol, ob, ib, eb)
+        out[worse], its[worse], errs[worse], use_log[worse] = ob, ib, eb, True
+    return out, its, errs, use_log
+
+
 def sinkhorn(
     scores: ArrayLike,
     *,
@@ -204,7 +327,11 @@ def sinkhorn(
     Alternates row and column normalisation of :math:`\exp(S)` (HT Algorithm 1;
     RC App. A, Eq. 13) until the maximal marginal error is ``<= tol`` or ``n_iter``
     iterations are done. The result always has exact column sums (the last step is a
-    column step); the reported error is that of the rows.
+    column step); the reported error is that of the rows. It is finite, with entries in
+    ``[0, 1]``, for every finite input, at any score range: where the scaling potentials
+    would cancel or overflow (score ranges of ~1e6 and beyond) the matrix is normalised
+    fully in the log domain (see the module notes); if the rows then miss ``tol`` (the
+    float64 digits may not exist) that is reported like any non-convergence.
 
     Parameters
     ----------
@@ -241,48 +368,31 @@ def sinkhorn(
     True
     """
     S = as_square_batch(scores, "scores")
+    return _sinkhorn(S, 1.0, np.inf, n_iter=n_iter, tol=tol, return_info=return_info, warn=warn)
+
+
+def _sinkhorn(S, div, span_bound, *, n_iter, tol, return_info, warn):
+    """:func:`sinkhorn` of ``exp(S / div)`` for a validated ``S`` whose score spans are ``<= span_bound``.
+
+    ``S = d`` (costs in ``[0, 1)``), ``div = -T``, ``span_bound = 1 / T`` is
+    :func:`random_dsm`: ``d / -T == -d / T`` exactly, without a scaled copy of the costs.
+    """
     n_iter = check_n_iter(n_iter)
     tol = check_tol(tol)
     batch_shape, n = S.shape[:-2], S.shape[-1]
     flat = S.reshape(-1, n, n)
     B = flat.shape[0]
-    out = np.empty_like(flat)
-    its = np.zeros(B, dtype=np.int64)
-    errs = np.zeros(B, dtype=np.float64)
-    span = flat.max(axis=(-2, -1)) - flat.min(axis=(-2, -1))
-    use_log = span > LOG_DOMAIN_RANGE
-    chunk = max(1, _CHUNK_ENTRIES // (n * n))
-    tasks = [
-        (bool(mask_log), idx[start : start + chunk])
-        for mask_log in (False, True)
-        for idx in [np.flatnonzero(use_log == mask_log)]
-        for start in range(0, idx.size, chunk)
-    ]
-
-    def run(task: tuple[bool, NDArray[np.intp]]) -> None:
-        # chunks are independent and write disjoint rows: safe to run on threads
-        mask_log, sel = task
-        o = np.empty((sel.size, n, n))
-        it_c = np.zeros(sel.size, dtype=np.int64)
-        er_c = np.zeros(sel.size)
-        bad = _scaling_chunk(flat[sel], n_iter, tol, o, it_c, er_c, stabilized=mask_log)
-        if bad.any() and not mask_log:  # numerical trouble: redo those in the log domain
-            use_log[sel[bad]] = True
-            ob = np.empty((int(bad.sum()), n, n))
-            ib = np.zeros(ob.shape[0], dtype=np.int64)
-            eb = np.zeros(ob.shape[0])
-            _scaling_chunk(flat[sel[bad]], n_iter, tol, ob, ib, eb, stabilized=True)
-            o[bad], it_c[bad], er_c[bad] = ob, ib, eb
-        out[sel], its[sel], errs[sel] = o, it_c, er_c
-
-    thread_map(run, tasks)
+    if _kernels.ENABLED and B:  # the fused compiled kernel (dsmlib._kernels)
+        out, its, errs, use_log = _kernel_flat(flat, div, span_bound, n_iter, tol)
+    else:
+        out, its, errs, use_log = _numpy_flat(flat if div == 1.0 else flat / div, n_iter, tol)
     converged = errs <= tol
     if warn and not converged.all():
         warnings.warn(
             f"sinkhorn: {int((~converged).sum())} of {B} matrices did not reach "
             f"tol={tol:g} within n_iter={n_iter}; largest marginal error {errs.max():.3g}",
             SinkhornConvergenceWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     M = out.reshape(S.shape)
     if not return_info:
@@ -302,8 +412,10 @@ def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        if rng is not None and rng < 0:
+            raise ValueError(f"rng must be a numpy Generator, a non-negative int seed or None, got {rng!r}")
         return np.random.default_rng(rng)
-    raise ValueError(f"rng must be a numpy Generator, an int seed or None, got {rng!r}")
+    raise ValueError(f"rng must be a numpy Generator, a non-negative int seed or None, got {rng!r}")
 
 
 def random_dsm(
@@ -340,11 +452,13 @@ def random_dsm(
     """
     n = check_dimension(n)
     T = check_positive_scalar(temperature, "temperature")
+    if not isinstance(size, (int, np.integer, tuple, list)) or isinstance(size, bool):
+        raise ValueError(f"size must be a non-negative int or tuple of ints, got {size!r}")
     shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
     if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in shape):
         raise ValueError(f"size must be a non-negative int or tuple of ints, got {size!r}")
     d = _generator(rng).random(shape + (n, n))
-    return sinkhorn(-d / T, n_iter=n_iter, tol=tol, return_info=return_info, warn=warn)
+    return _sinkhorn(d, -T, 1.0 / T, n_iter=n_iter, tol=tol, return_info=return_info, warn=warn)
 
 
 def row_softmax(scores: ArrayLike) -> NDArray[np.float64]:

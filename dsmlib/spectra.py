@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import _kernels
 from ._parallel import map_matrices
-from ._validate import as_float_array, as_square_batch
+from ._validate import as_float_array, as_square_batch, pow2_scale
 
 __all__ = ["entropy", "rank_one_residual", "sigma2", "singular_values"]
 
@@ -24,7 +25,8 @@ def singular_values(M: ArrayLike) -> NDArray[np.float64]:
         :math:`\sigma_1 \ge \sigma_2 \ge \dots \ge \sigma_n \ge 0`.
     """
     M = as_square_batch(M, "M")
-    return map_matrices(lambda b: np.linalg.svd(b, compute_uv=False), M)
+    c = pow2_scale(M, axis=(-2, -1))  # exact power-of-two scaling: no over/underflow
+    return map_matrices(lambda b: np.linalg.svd(b, compute_uv=False), M / c) * c[..., 0]
 
 
 def sigma2(M: ArrayLike) -> NDArray[np.float64]:
@@ -38,6 +40,15 @@ def sigma2(M: ArrayLike) -> NDArray[np.float64]:
     error of :math:`\sigma_2^2` that way is of order :math:`\epsilon\,\sigma_1^2`, so
     matrices with :math:`\sigma_2 < 10^{-3}\sigma_1` are recomputed by SVD: the relative
     error stays below ~1e-10 everywhere (~1e-14 for :math:`\sigma_2 > 10^{-1}\sigma_1`).
+    Matrices whose largest entry lies outside :math:`[2^{-256}, 2^{256}]` are first scaled
+    by an exact power of two, so the Gram matrix neither underflows nor overflows.
+
+    With numba (:mod:`dsmlib._kernels`) the same route runs compiled, one matrix at a time
+    in cache: a BLAS Gram product, a Householder tridiagonalisation and only the two largest
+    eigenvalues (Sturm multisection and safeguarded Newton), with the same SVD fallback;
+    about 2x faster than batched ``syevd``, agreeing with the SVD to ~1e-14 relative for
+    :math:`\sigma_2 > 10^{-1}\sigma_1` and to better than 1e-10 above the fallback
+    threshold (``tests/test_kernels.py``).
 
     Parameters
     ----------
@@ -48,6 +59,8 @@ def sigma2(M: ArrayLike) -> NDArray[np.float64]:
     ndarray, shape (...)
     """
     M = as_square_batch(M, "M")
+    if _kernels.ENABLED and M.size:  # compiled: the same Gram route, top two eigenvalues only
+        return _kernels.sigma2(M)
 
     def second(b: NDArray[np.float64]) -> NDArray[np.float64]:
         ev = np.linalg.eigvalsh(b @ np.swapaxes(b, -1, -2))
@@ -57,7 +70,8 @@ def sigma2(M: ArrayLike) -> NDArray[np.float64]:
             s2[small] = np.linalg.svd(b[small], compute_uv=False)[..., 1]
         return s2
 
-    return map_matrices(second, M)
+    c = pow2_scale(M, axis=(-2, -1))
+    return map_matrices(second, M / c) * c[..., 0, 0]
 
 
 def entropy(M: ArrayLike) -> NDArray[np.float64]:
@@ -107,6 +121,7 @@ def rank_one_residual(P: ArrayLike) -> NDArray[np.float64]:
     P = as_float_array(P, "P", min_ndim=2)
     if min(P.shape[-2:]) < 2:
         raise ValueError(f"P must be at least 2 x 2, got shape {P.shape}")
+    P = P / pow2_scale(P, axis=(-2, -1))  # the ratio is scale-free; exact, avoids overflow
     s = map_matrices(lambda b: np.linalg.svd(b, compute_uv=False), P)
     with np.errstate(invalid="ignore", divide="ignore"):
         return s[..., 1] / s[..., 0]

@@ -15,6 +15,7 @@ import base64
 import html
 import io
 import itertools
+import numbers
 from typing import Any, Callable, Sequence
 
 __all__ = ["explorer", "frame_player", "figure_png"]
@@ -63,6 +64,11 @@ def frame_player(
     """
     from IPython.display import HTML
 
+    values = list(values)
+    if not values:
+        raise ValueError("values must hold at least one value (one frame each), got none")
+    if isinstance(start, bool) or not isinstance(start, numbers.Integral) or not 0 <= start < len(values):
+        raise ValueError(f"start must be an index in [0, {len(values)}), got {start!r}")
     frames = [base64.b64encode(figure_png(make_figure(v), dpi=dpi)).decode() for v in values]
     uid = f"dsmlib-player-{next(_ids)}"
     labels = [html.escape(fmt(v)) for v in values]

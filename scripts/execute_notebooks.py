@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,8 +39,31 @@ def execute(path: Path) -> float:
         record_timing=False,  # no per-cell timestamps: re-running leaves git diffs clean
     ).execute()
     nb.metadata.pop("widgets", None)
-    nbformat.write(nb, path)
+    write_atomic(nb, path)
     return time.perf_counter() - t0
+
+
+def write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Write ``nb`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    A reader (or an interrupt) never sees a half-written notebook: ``os.replace`` is atomic
+    on POSIX and Windows when both names are on the same file system. The file mode of the
+    existing notebook is kept.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            nbformat.write(nb, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        except FileNotFoundError:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def main(argv: list[str]) -> int:

@@ -61,7 +61,17 @@ def test_every_registered_check_belongs_to_its_chapter():
 
 def test_ledger_line_format_and_unregistered_claims(monkeypatch, capsys):
     monkeypatch.setattr(claims, "_load_checks", lambda: None)
-    fake = {"HT-A1": (lambda: 0.5, lambda r: claims.verdict("HT-A1", "confirmed" if r < 1 else "refuted", f"r = {r}\twith tab"))}
+    fake = {
+        "HT-A1": (
+            lambda: 0.5,
+            lambda r: claims.verdict(
+                "HT-A1",
+                "confirmed" if r < 1 else "refuted",
+                f"r = {r}\twith tab",
+                severity="" if r < 1 else "constant",
+            ),
+        )
+    }
     monkeypatch.setattr(claims, "_REGISTRY", fake)
     assert claims.main([]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -87,3 +97,9 @@ def test_verdict_component_escapes_ascii_and_keeps_maths():
     assert ":class: danger" in md and ":::{dropdown} Evidence" in md and "x\\_1" in md
     ok = verdict_markdown(claims.Verdict("HT-A1", "confirmed", "fine"))
     assert ":class: tip" in ok and "severity" not in ok
+
+
+def test_refuted_and_qualified_need_a_severity():
+    assert claims.STRICT_SEVERITY
+    with pytest.raises(ValueError, match="needs a severity"):
+        claims.Verdict("HT-A1", "qualified", "x")

@@ -96,6 +96,7 @@ from .._validate import check_dimension, check_positive_scalar
 from ..cache import disk_cached
 from ..claims import Verdict, register, severity, verdict
 from ._format import sig as _sig
+from .ch02.common import tex as _tex
 
 __all__ = [
     "C2",
@@ -397,31 +398,35 @@ def check_bk_sig2t(result: LawResult) -> Verdict:
     t_end = f"{T[-1]:g}"
     pct = lambda x: _sig(100 * x, 2) + "%"  # noqa: E731
     ev = (
-        f"law: sigma_2 = kappa(n)/(nT) (1 - 1/(120 T^2)), kappa(n) = sqrt(1/12)(2 sqrt(n - 3/2) "
-        f"- 0.760 (n - 3/2)^(-1/6)) -> 1/(T sqrt(3n)). Over n = {', '.join(str(int(n)) for n in ns)} "
-        f"and T in [{T.min():g}, {T.max():g}] (relative SE of the mean <= {pct(se_max)}): at T = {t_end} "
-        f"the law is off by {pct(np.min(law_end))} to {pct(np.max(law_end))} (margin {pct(MARGIN_LAW)}), "
-        f"the leading 1/(T sqrt(3n)) by {pct(s.err_leading[0, -1])} (n = {int(ns[0])}) to "
-        f"{pct(s.err_leading[-1, -1])} (n = {int(ns[-1])}); mean(sigma_2 nT/||Q(d)||_2) - 1 is at most "
-        f"{_sig(np.max(np.abs(rho_end)), 2)} in size at T = {t_end} and falls like T^slope, slope "
-        f"{s.slope.min():.2f} to {s.slope.max():.2f} (pre-registered [{SLOPE_RANGE[0]}, "
-        f"{SLOPE_RANGE[1]}]), with coefficient c2 = {_sig(s.c2.min(), 2)} to {_sig(s.c2.max(), 2)} "
-        f"(predicted -1/120 = {_sig(C2, 2)})."
+        r"law: $\sigma_2 = \kappa(n)/(nT)\,(1 - 1/(120 T^2))$, $\kappa(n) = \sqrt{1/12}\,"
+        r"(2\sqrt{n - 3/2} - 0.760\,(n - 3/2)^{-1/6}) \to 1/(T\sqrt{3n})$. "
+        f"Over $n = {', '.join(str(int(n)) for n in ns)}$ "
+        f"and $T \\in [{T.min():g}, {T.max():g}]$ (relative SE of the mean $\\le$ {pct(se_max)}): at "
+        f"$T = {t_end}$ the law is off by {pct(np.min(law_end))} to {pct(np.max(law_end))} (margin "
+        f"{pct(MARGIN_LAW)}), the leading $1/(T\\sqrt{{3n}})$ by {pct(s.err_leading[0, -1])} "
+        f"($n = {int(ns[0])}$) to {pct(s.err_leading[-1, -1])} ($n = {int(ns[-1])}$); "
+        f"$\\operatorname{{mean}}(\\sigma_2\\, nT/\\|Q(d)\\|_2) - 1$ is at most "
+        f"{_tex(_sig(np.max(np.abs(rho_end)), 2))} in size at $T = {t_end}$ and falls like "
+        f"$T^{{\\text{{slope}}}}$, slope {s.slope.min():.2f} to {s.slope.max():.2f} (pre-registered "
+        f"$[{SLOPE_RANGE[0]}, {SLOPE_RANGE[1]}]$), with coefficient $c_2$ = {_sig(s.c2.min(), 2)} to "
+        f"{_sig(s.c2.max(), 2)} (predicted $-1/120 = {_sig(C2, 2)}$)."
     )
     tol = result.config.tol
     converged = bool(np.all(result.max_err <= tol))
     if converged:
-        ev += f" Every Sinkhorn run reached marginal error <= {tol:g}."
+        ev += f" Every Sinkhorn run reached marginal error $\\le$ {_tex(f'{tol:g}')}."
     if se_max >= MARGIN_SE or not converged:
         if se_max >= MARGIN_SE:
-            why = f" Under-powered: a cell has relative SE {pct(se_max)} >= {pct(MARGIN_SE)}."
+            why = f" Under-powered: a cell has relative SE {pct(se_max)} $\\ge$ {pct(MARGIN_SE)}."
         else:
-            why = f" Not converged: some Sinkhorn runs missed tol {tol:g}; sigma_2 is not that of a DSM."
+            why = (f" Not converged: some Sinkhorn runs missed tol {_tex(f'{tol:g}')}; $\\sigma_2$ is not "
+                   "that of a DSM.")
         return verdict("BK-SIG2T", "not-tested", ev + why)
     if not (first_ok and slope_ok):
         return verdict(
             "BK-SIG2T", "refuted", ev,
-            holds="mean sigma_2 does not approach ||Q(d)||_2/(nT) with a 1/T^2 correction on this grid.",
+            holds=r"mean $\sigma_2$ does not approach $\|Q(d)\|_2/(nT)$ with a $1/T^2$ correction on this "
+            "grid.",
             severity=severity(conclusion_holds=False),
         )
     if c2_ok and law_ok:
@@ -434,14 +439,15 @@ def check_bk_sig2t(result: LawResult) -> Verdict:
     worst = max(factors, key=lambda f: abs(np.log(abs(f))) if f != 0 else np.inf)
     what = []
     if not law_ok:
-        what.append(f"the closed-form constant kappa(n) is off by {pct(law_end[iw])} at n = {int(ns[iw])}")
+        what.append(rf"the closed-form constant $\kappa(n)$ is off by {pct(law_end[iw])} at $n = {int(ns[iw])}$")
     if not c2_ok:
         what.append(
-            f"the 1/T^2 coefficient is {_sig(s.c2.min(), 2)} to {_sig(s.c2.max(), 2)}, "
-            f"not within a factor {_sig(C2_FACTOR)} of -1/120"
+            f"the $1/T^2$ coefficient is {_sig(s.c2.min(), 2)} to {_sig(s.c2.max(), 2)}, "
+            f"not within a factor {_sig(C2_FACTOR)} of $-1/120$"
         )
     return verdict(
         "BK-SIG2T", "qualified", ev,
-        holds="E sigma_2 = E||Q(d)||_2/(nT) (1 + O(T^-2)), with no 1/T term; but " + "; ".join(what) + ".",
+        holds=r"$\mathbb E\,\sigma_2 = \mathbb E\|Q(d)\|_2/(nT)\,(1 + O(T^{-2}))$, with no $1/T$ term; but "
+        + "; ".join(what) + ".",
         severity=severity(conclusion_holds=True, factor=worst),
     )

@@ -41,6 +41,7 @@ from ._format import small as fmt_small
 from .ch02.common import TEMPERATURES, algorithm1_costs, column_softmax
 from .ch02.common import row_entropy as _row_entropy
 from .ch02.common import sig_range as _range
+from .ch02.common import tex as _tex
 from .ch02.convergence import *  # noqa: F401,F403
 from .ch02.convergence import __all__ as _all_convergence
 from .ch02.entropy_order import *  # noqa: F401,F403
@@ -219,21 +220,23 @@ def check_ht_e1(result: SweepResult) -> Verdict:
     H_inc = float(np.mean(np.all(np.diff(H, axis=0) > 0, axis=0)))
     rho = float(stats.spearmanr(H.ravel(), s2.ravel())[0])
     ev = (
-        f"median sigma_2 goes from {_sig(med[0], 3)} at T = {_sig(T[0])} to {_sig(med[-1], 2)} at T = {_sig(T[-1])}; "
-        f"medians strictly decreasing: {med_dec}; sigma_2 decreases along the whole grid in {_sig(100 * per_trial, 3)}% "
-        f"of the paired trials (largest neighbour sign-test p = {_sig(pvals.max())}); H(M) increases with T in "
-        f"{_sig(100 * H_inc, 3)}% of trials; Spearman(H, sigma_2) = {rho:.3f}."
+        f"median $\\sigma_2$ goes from {_sig(med[0], 3)} at $T = {_sig(T[0])}$ to {_sig(med[-1], 2)} at "
+        f"$T = {_sig(T[-1])}$; medians strictly decreasing: {'yes' if med_dec else 'no'}; $\\sigma_2$ decreases "
+        f"along the whole grid in {_sig(100 * per_trial, 3)}% of the paired trials (largest neighbour sign-test "
+        f"$p = {_tex(_sig(pvals.max()))[1:-1]}$); $H(M)$ increases with $T$ in {_sig(100 * H_inc, 3)}% of trials; "
+        f"Spearman $\\rho(H, \\sigma_2) = {rho:.3f}$."
     )
     if med_dec and pvals.max() < 1e-3 and rho < -0.95 and per_trial > 0.99:
         return verdict("HT-E1", "confirmed", ev)
     if med_dec and rho < -0.8:
         return verdict(
             "HT-E1", "qualified", ev,
-            holds="the median sigma_2 decreases with T and H(M), but not in every trial / not significantly at every step.",
+            holds="the median $\\sigma_2$ decreases with $T$ and $H(M)$, but not in every trial or not "
+            "significantly at every step.",
             severity=severity(conclusion_holds=True, conditional=True),
         )
     return verdict(
-        "HT-E1", "refuted", ev, holds="sigma_2 is not monotone in T on this grid.",
+        "HT-E1", "refuted", ev, holds="$\\sigma_2$ is not monotone in $T$ on this grid.",
         severity=severity(conclusion_holds=False),
     )
 
@@ -406,15 +409,17 @@ def check_ht_t2(result: SpectralResult) -> Verdict:
     c = result.converged
     viol = float(np.mean(result.depth_fixed[c] > pred[c]))
     ev = (
-        f"eps = {result.config.eps:g}; median measured depth / ceil(ln(1/eps)/(-ln sigma_2)) for a fixed M: "
-        f"{', '.join(_sig(x) for x in med_f)} at T = {', '.join(_sig(t) for t in T)}; for products of independent "
-        f"DSMs (predicted with the mean ln sigma_2): {', '.join(_sig(x) for x in med_p)}; measured / "
-        f"ceil(ln(1/eps)/(-ln|lambda_2|)): {_sig(lam_ratio.min())}-{_sig(lam_ratio.max())}; fixed-M depth above the "
-        f"sigma_2 bound in {_sig(100 * viol)}% of converged trials."
+        f"$\\epsilon = {_tex(f'{result.config.eps:g}')[1:-1]}$; median measured depth / "
+        f"$\\lceil\\ln(1/\\epsilon)/(-\\ln\\sigma_2)\\rceil$ for a fixed $M$: "
+        f"{', '.join(_sig(x) for x in med_f)} at $T =$ {', '.join(_sig(t) for t in T)}; for products of "
+        f"independent DSMs (predicted with the mean $\\ln\\sigma_2$): {', '.join(_sig(x) for x in med_p)}; "
+        f"measured / $\\lceil\\ln(1/\\epsilon)/(-\\ln|\\lambda_2|)\\rceil$: "
+        f"{_sig(lam_ratio.min())}–{_sig(lam_ratio.max())}; fixed-$M$ depth above the $\\sigma_2$ bound in "
+        f"{_sig(100 * viol)}% of converged trials."
     )
     if viol > 0.001:
         return verdict(
-            "HT-T2", "refuted", ev, holds="the measured depth exceeds ln(1/eps)/(-ln sigma_2).",
+            "HT-T2", "refuted", ev, holds="the measured depth exceeds $\\ln(1/\\epsilon)/(-\\ln\\sigma_2)$.",
             severity=severity(conclusion_holds=False),
         )
     tight = (med_f > 0.8) & (med_f < 1.25) & (med_p > 0.8) & (med_p < 1.25)
@@ -422,10 +427,10 @@ def check_ht_t2(result: SpectralResult) -> Verdict:
         return verdict("HT-T2", "confirmed", ev)
     return verdict(
         "HT-T2", "qualified", ev,
-        holds="ln(1/eps)/(-ln sigma_2) is an upper bound on the depth at which a detail signal falls below eps "
-        "(||M^L x_perp|| <= sigma_2^L ||x_perp||); it is close only at high T (depth 1-2). At low T a fixed M "
-        "contracts at the rate |lambda_2| < sigma_2 (and so do products of independent DSMs), so the signal dies "
-        "several times sooner than the formula says.",
+        holds=r"$\ln(1/\epsilon)/(-\ln\sigma_2)$ is an upper bound on the depth at which a detail signal "
+        r"falls below $\epsilon$ ($\|M^L x_\perp\| \le \sigma_2^L \|x_\perp\|$); it is close only at high "
+        r"$T$ (depth 1–2). At low $T$ a fixed $M$ contracts at the rate $|\lambda_2| < \sigma_2$ (and so do "
+        r"products of independent DSMs), so the signal dies several times sooner than the formula says.",
         # the formula over-predicts the depth by a factor (worst median measured / predicted)
         severity=severity(conclusion_holds=True, factor=float(min(med_f.min(), med_p.min()))),
     )
@@ -447,28 +452,33 @@ def check_ht_r2(result: SpectralResult) -> Verdict:
     abs_growth = float((result.power_norms / result.power_norms[..., :1]).max())
     T = result.temperatures
     ev = (
-        f"{int(c.sum())} converged DSMs at T in [{_sig(T.min())}, {_sig(T.max())}]: Henrici departure from normality "
-        f"> 1e-8 in {_sig(100 * nonnormal, 3)}% (median {_sig(np.median(result.henrici[c]))} of ||M||_F); "
-        f"max over trials and k in {tuple(int(x) for x in k)} of ||M^k on V_perp|| / sigma_2^k = {_sig(max_bound, 6)}; "
-        f"on the whole space ||M^k||_2 = 1 to within {_sig(full_dev, 1)}, so ||M^k||_2 / sigma_2^k >= {_sig(literal, 3)}; median |lambda_2|/sigma_2 = "
-        f"{_sig(np.median(result.lambda2[c] / result.sigma2[c]))}; median max_k ||M^k on V_perp|| / |lambda_2|^k from "
-        f"{_sig(med_growth.min())} to {_sig(med_growth.max())} across T; max_k ||M^k on V_perp|| / ||M on V_perp|| = "
-        f"{_sig(abs_growth, 3)} (no absolute growth)."
+        f"{int(c.sum())} converged DSMs at $T \\in [{_sig(T.min())}, {_sig(T.max())}]$: Henrici departure "
+        f"from normality $> 10^{{-8}}$ in {_sig(100 * nonnormal, 3)}% (median "
+        f"{_sig(np.median(result.henrici[c]))} of $\\|M\\|_F$); max over trials and "
+        f"$k \\in \\{{{', '.join(str(int(x)) for x in k)}\\}}$ of "
+        f"$\\|M^kP_\\perp\\|_2/\\sigma_2^k = {_sig(max_bound, 6)}$; on the whole space $\\|M^k\\|_2 = 1$ "
+        f"to within {_tex(_sig(full_dev, 1))}, so $\\|M^k\\|_2/\\sigma_2^k \\ge {_sig(literal, 3)}$; median "
+        f"$|\\lambda_2|/\\sigma_2 = {_sig(np.median(result.lambda2[c] / result.sigma2[c]))}$; median "
+        f"$\\max_k \\|M^kP_\\perp\\|_2/|\\lambda_2|^k$ from {_sig(med_growth.min())} to "
+        f"{_sig(med_growth.max())} across $T$; $\\max_k \\|M^kP_\\perp\\|_2/\\|MP_\\perp\\|_2 = "
+        f"{_sig(abs_growth, 3)}$ (no absolute growth)."
     )
     if max_bound > 1 + 1e-9 or nonnormal < 0.5:
         return verdict(
             "HT-R2", "refuted", ev,
-            holds="the sigma_2^k bound on V_perp fails, or the matrices are normal.",
+            holds=r"the $\sigma_2^k$ bound on $\mathcal V_\perp$ fails, or the matrices are normal.",
             severity=severity(conclusion_holds=False),
         )
     if literal <= 1 + 1e-9:  # the literal full-space form would hold
         return verdict("HT-R2", "confirmed", ev)
     return verdict(
         "HT-R2", "qualified", ev,
-        holds="||M^k P_perp||_2 <= sigma_2^k holds (submultiplicativity: M maps V_perp to itself), but not "
-        "||M^k||_2 <= sigma_2^k: on the whole space ||M^k||_2 = 1, so the recommended check max_k ||M^k||_2 "
-        "always returns 1. On V_perp there is no transient growth in absolute terms (||M^k P_perp|| decreases "
-        "in k); non-normality shows only relative to the spectral radius, ||M^k P_perp|| > |lambda_2|^k.",
+        holds=r"$\|M^k P_\perp\|_2 \le \sigma_2^k$ holds (submultiplicativity: $M$ maps "
+        r"$\mathcal V_\perp$ to itself), but not $\|M^k\|_2 \le \sigma_2^k$: on the whole space "
+        r"$\|M^k\|_2 = 1$, so the recommended check $\max_k \|M^k\|_2$ always returns 1. On "
+        r"$\mathcal V_\perp$ there is no transient growth in absolute terms ($\|M^k P_\perp\|$ decreases "
+        r"in $k$); non-normality shows only relative to the spectral radius, "
+        r"$\|M^k P_\perp\| > |\lambda_2|^k$.",
         # true only restricted to V_perp, a condition the recommended check max_k ||M^k||_2 drops
         severity=severity(conclusion_holds=True, conditional=True),
     )
@@ -564,10 +574,11 @@ def check_rc_sk(result: ScalingResult) -> Verdict:
     form = float(result.form_residual.max())
     conv = float(result.marginal_err.max())
     ev = (
-        f"{result.diff_scaled.size} positive matrices (n = {result.config.n}) converged to marginal error "
-        f"{fmt_small(conv, 1e-10)}: max |difference| between the DSMs from D_a Y D_b, from the column-first alternation and "
-        f"(first {result.config.n_pot} per scale) from POT's log-domain solver: {fmt_small(worst)}; log(S) - log(Y) is "
-        f"a + b^T (relative ||Q(.)||_F {fmt_small(form)})."
+        f"{result.diff_scaled.size} positive matrices ($n = {result.config.n}$) converged to marginal error "
+        f"{_tex(fmt_small(conv, 1e-10))}: largest entrywise difference between the DSMs from $D_aYD_b$, from "
+        f"the column-first alternation and (first {result.config.n_pot} per scale) from POT's log-domain "
+        f"solver: {_tex(fmt_small(worst))}; $\\log M - \\log Y$ is of the form $a\\mathbf 1^\\top + "
+        f"\\mathbf 1 b^\\top$ (relative $\\|Q(\\cdot)\\|_F$ {_tex(fmt_small(form))})."
     )
     if worst <= _EXACT and form <= 1e-9 and conv <= 1e-10:
         return verdict("RC-SK", "confirmed", ev)
@@ -582,10 +593,12 @@ def check_rc_shift(result: ScalingResult) -> Verdict:
     """Sinkhorn(S + a1^T + 1b^T) = Sinkhorn(S), and RC Eq. 19 with biased queries and keys."""
     worst = float(max(result.diff_scaled.max(), result.diff_eq19.max()))
     ev = (
-        f"max |Sinkhorn(S + a 1^T + 1 b^T) - Sinkhorn(S)| {fmt_small(result.diff_scaled.max())} over "
-        f"{result.diff_scaled.size} matrices; Eq. 19 (biased queries and keys vs X W_QK X^T): {fmt_small(result.diff_eq19.max())} "
-        f"over {result.diff_eq19.size}; for contrast Softmax moves by up to {_sig(result.softmax_col_shift.max())} "
-        f"under a column shift (row shift: {fmt_small(result.softmax_row_shift.max())})."
+        f"$\\max|\\mathrm{{Sinkhorn}}(S + a\\mathbf 1^\\top + \\mathbf 1 b^\\top) - "
+        f"\\mathrm{{Sinkhorn}}(S)|$ {_tex(fmt_small(result.diff_scaled.max()))} over "
+        f"{result.diff_scaled.size} matrices; Eq. 19 (biased queries and keys against $XW_{{QK}}X^\\top$): "
+        f"{_tex(fmt_small(result.diff_eq19.max()))} over {result.diff_eq19.size}; for contrast Softmax moves by "
+        f"up to {_sig(result.softmax_col_shift.max())} under a column shift (row shift: "
+        f"{_tex(fmt_small(result.softmax_row_shift.max()))})."
     )
     if worst <= _EXACT:
         return verdict("RC-SHIFT", "confirmed", ev)
@@ -712,17 +725,18 @@ def check_rc_p2(result: QResult) -> Verdict:
     closest = p.pop("closest point (min |Y-H|^2 - |Y-Q(Y)|^2, >= 0)")
     rank_err = p.pop("explicit rank - (n-1)^2")
     worst_key = max(p, key=lambda k: p[k])
+    ge = r"\ge" if closest >= 0 else "<"
     ev = (
-        f"over {result.config.trials} random 64 x 64 Y: largest error among {len(p)} identities "
-        f"({worst_key}) {fmt_small(p[worst_key])}; Q(Y) is the closest point of T_DS to Y "
-        f"(||Y-H||^2 - ||Y-Q(Y)||^2 {'>= 0' if closest >= 0 else '< 0'} for every random H in T_DS); "
-        f"the explicit {result.config.n_explicit ** 2} x {result.config.n_explicit ** 2} matrix of Q is symmetric, "
-        f"idempotent, of rank (n-1)^2 (difference {int(rank_err)})."
+        f"over {result.config.trials} random $64\\times 64$ $Y$: largest error among {len(p)} identities "
+        f"({worst_key.split(' |')[0].split(' (')[0]}) {_tex(fmt_small(p[worst_key]))}; $Q(Y)$ is the closest point of $T_{{DS}}$ to $Y$ "
+        f"($\\|Y-H\\|_F^2 - \\|Y-Q(Y)\\|_F^2 {ge} 0$ for every random $H$ in "
+        f"$T_{{DS}}$); the explicit ${result.config.n_explicit ** 2}\\times {result.config.n_explicit ** 2}$ "
+        f"matrix of $Q$ is symmetric, idempotent, of rank $(n-1)^2$ (difference {int(rank_err)})."
     )
     if p[worst_key] <= 1e-12 and closest >= 0 and rank_err == 0:
         return verdict("RC-P2", "confirmed", ev)
     return verdict(
-        "RC-P2", "refuted", ev, holds="Q fails one of the projection identities.",
+        "RC-P2", "refuted", ev, holds="$Q$ fails one of the projection identities.",
         severity=severity(conclusion_holds=False),
     )
 
@@ -736,24 +750,25 @@ def check_rc_p3(result: QResult) -> Verdict:
     sr = float(result.spec_ratio.max())
     kinds = ", ".join(f"{k}: {_sig(v, 3)}" for k, v in zip(result.config.kinds, by_kind))
     ev = (
-        f"largest ||Q(Y)||_F / (sqrt(rank Y) ||Y||_2) observed (the lambda needed) = {_sig(lam, 4)} ({kinds}; "
-        f"ranks {result.config.ranks}); ||Q(Y)||_2 / ||Q(Y)||_F <= {_sig(sf, 3)}; ||Q(Y)||_2 / ||Y||_2 <= {_sig(sr, 3)}; "
-        f"Q(a 1^T + 1 b^T) = 0 (norm {fmt_small(result.q_of_shift)})."
+        f"largest $\\|Q(Y)\\|_F/(\\sqrt{{\\operatorname{{rank}} Y}}\\,\\|Y\\|_2)$ observed (the "
+        f"$\\lambda$ needed) $= {_sig(lam, 4)}$ ({kinds}; ranks {', '.join(str(r) for r in result.config.ranks)}); "
+        f"$\\|Q(Y)\\|_2/\\|Q(Y)\\|_F \\le {_sig(sf, 3)}$; $\\|Q(Y)\\|_2/\\|Y\\|_2 \\le {_sig(sr, 3)}$; "
+        f"$Q(a\\mathbf 1^\\top + \\mathbf 1 b^\\top) = 0$ (norm {_tex(fmt_small(result.q_of_shift))})."
     )
     if sf > 1 + 1e-12:
         return verdict(
-            "RC-P3", "refuted", ev, holds="||Q(Y)||_2 > ||Q(Y)||_F: Q(Y) is not what the paper says.",
+            "RC-P3", "refuted", ev, holds=r"$\|Q(Y)\|_2 > \|Q(Y)\|_F$: $Q(Y)$ is not what the paper says.",
             severity=severity(conclusion_holds=False),
         )
     if lam > 1 + 1e-9:  # the shape of the bound survives with a larger constant
         return verdict(
-            "RC-P3", "refuted", ev, holds=f"the bound needs lambda = {_sig(lam, 4)} > 1.",
+            "RC-P3", "refuted", ev, holds=f"the bound needs $\\lambda = {_sig(lam, 4)} > 1$.",
             severity=severity(conclusion_holds=True, factor=lam),
         )
     return verdict(
         "RC-P3", "confirmed", ev,
-        holds="true with lambda = 1, which is attained (Y in T_DS with equal singular values), so no uniform "
-        "lambda < 1 exists; the sharper ||Q(Y)||_2 = ||UYU||_2 <= ||Y||_2 also holds.",
+        holds=r"true with $\lambda = 1$, which is attained ($Y \in T_{DS}$ with equal singular values), so "
+        r"no uniform $\lambda < 1$ exists; the sharper $\|Q(Y)\|_2 = \|UYU\|_2 \le \|Y\|_2$ also holds.",
     )
 
 
@@ -835,11 +850,12 @@ def check_rc_l1(result: ExpansionResult) -> Verdict:
     small_n = np.median(result.res_n[:, 0], axis=-1)
     coef = np.median(result.coef, axis=-1)
     ev = (
-        f"fitted n * c at t = {_sig(ts[0])}: {', '.join(_sig(c, 4) for c in coef)} for n = {ns}; relative residual "
-        f"with c = 1/n: {_sig(small_n.max())} (log-log slope {_range(slope_n)}); "
-        f"with the paper's c = 1/n^2: {_sig(small_n2.min(), 3)}-{_sig(small_n2.max(), 3)} (slope "
-        f"{_sig(min(slope_n2), 2)}), i.e. it does not vanish. Sinkhorn converged to marginal error "
-        f"{result.config.tol:g}; the composition of softmaxes of Prop. 4 is judged separately (RC-P4)."
+        f"fitted $nc$ at $t = {_tex(_sig(ts[0]))[1:-1]}$: {', '.join(_sig(c, 4) for c in coef)} for "
+        f"$n = {', '.join(str(n) for n in ns)}$; relative residual with $c = 1/n$: {_tex(_sig(small_n.max()))} "
+        f"(log-log slope {_range(slope_n)}); with the paper's $c = 1/n^2$: {_sig(small_n2.min(), 3)}–"
+        f"{_sig(small_n2.max(), 3)} (slope {_tex(_sig(min(slope_n2), 2))}), i.e. it does not vanish. Sinkhorn "
+        f"converged to marginal error {_tex(f'{result.config.tol:g}')}; the composition of softmaxes of RC "
+        f"Prop. 4 is judged separately (RC-P4)."
     )
     paper_ok = bool(np.all(small_n2 < 1e-2) and min(slope_n2) > 0.8)
     ours_ok = bool(np.all(np.abs(coef - 1) < 1e-2) and np.all(small_n < 1e-2) and min(slope_n) > 0.8)
@@ -848,13 +864,14 @@ def check_rc_l1(result: ExpansionResult) -> Verdict:
     if ours_ok:
         return verdict(
             "RC-L1", "refuted", ev,
-            holds="Sinkhorn(tY) = J/n + (t/n) Q(Y) + O(t^2): the coefficient is 1/n, not 1/n^2. "
-            "(The proof of App. C composes row and column softmaxes, not the column normalisation of Eq. 13.)",
+            holds=r"$\mathrm{Sinkhorn}(tY) = J/n + (t/n)\,Q(Y) + O(t^2)$: the coefficient is $1/n$, not "
+            r"$1/n^2$. (The proof of App. C composes row and column softmaxes, not the column normalisation "
+            r"of Eq. 13.)",
             # measured coefficient / paper's = (coef / n) / (1 / n^2) = n * coef, at the largest n
             severity=severity(conclusion_holds=True, factor=float(ns[-1] * coef[-1])),
         )
     return verdict(
-        "RC-L1", "refuted", ev, holds="neither 1/n nor 1/n^2 fits the measured first-order term.",
+        "RC-L1", "refuted", ev, holds="neither $1/n$ nor $1/n^2$ fits the measured first-order term.",
         severity=severity(conclusion_holds=False),
     )
 

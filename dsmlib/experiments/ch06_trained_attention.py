@@ -23,6 +23,7 @@ two seeds of the same normalisation, in every Softmax/Sinkhorn pairing of seeds.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,30 @@ from ..claims import Verdict, register, severity, verdict
 from ..spectra import rank_one_residual
 from ..trained import model as tm
 from ._format import sig, small
+
+_EXP = re.compile(r"^([+-]?[0-9.]*)e([+-]?)0*([0-9]+)$")
+
+
+def _tex(s: str) -> str:
+    """A number formatted by ``sig``/``small`` as LaTeX with the same digits.
+
+    ``"1.3e-09"`` becomes ``1.3\\times 10^{-9}``, ``"< 1e-12"`` becomes ``< 10^{-12}``;
+    plain decimals are returned unchanged.
+    """
+    s = str(s).strip()
+    if s.startswith("< "):
+        return "< " + _tex(s[2:])
+    m = _EXP.match(s)
+    if not m:
+        return s
+    mant, sign, exp = m.groups()
+    e = f"10^{{{'-' if sign == '-' else ''}{exp}}}"
+    return e if mant in ("1", "") else rf"{mant}\times {e}"
+
+
+def _m(s: str) -> str:
+    """A formatted number as inline MyST maths: ``$...$``."""
+    return f"${_tex(s)}$"
 from .ch05_rank_decay import FLOOR, RandomProductsConfig, fit_laws, random_products_experiment, spec_norm
 
 DATASETS = ("mnist", "digits")
@@ -517,10 +542,12 @@ _NO_PAIR = "no data set has both a Softmax and a Sinkhorn model stored"
 
 
 def _fmt_cmp(cmp: Comparison) -> str:
-    s = f"diffs {', '.join(sig(d) for d in cmp.diffs)} vs seed spread {sig(cmp.yardstick)}"
+    s = (f"differences {', '.join(_m(sig(d)) for d in cmp.diffs)} vs seed spread "
+         f"{_m(sig(cmp.yardstick))}")
     if not np.isnan(cmp.p_greater):
-        s += f", paired p(Sinkhorn>) {small(cmp.p_greater, 1e-12, 1)}, p(<) {small(cmp.p_less, 1e-12, 1)}"
-    return s + f" -> {cmp.outcome}"
+        s += (f", paired $p$ (Sinkhorn $>$) {_m(small(cmp.p_greater, 1e-12, 1))}, "
+              f"$p$ ($<$) {_m(small(cmp.p_less, 1e-12, 1))}")
+    return s + f", outcome: {cmp.outcome}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -536,7 +563,7 @@ def check_rc_f1(result: TrainedResult) -> Verdict:
     cmps = {d: compare_entropy(r, d) for d in ds}
     ev = (
         "trained ViTs (24 layers, 4 heads), mean row entropy of layer-1 attention over all heads and "
-        "test images (nats, max log 17 = 2.83), Sinkhorn minus Softmax per seed pairing: "
+        r"test images (nats, maximum $\log 17 = 2.83$), Sinkhorn minus Softmax per seed pairing: "
         + "; ".join(f"{d}: {_fmt_cmp(c)}" for d, c in cmps.items()) + "."
     )
     out = [c.outcome for c in cmps.values()]
@@ -562,14 +589,15 @@ def check_rc_f3(result: TrainedResult) -> Verdict:
     if not _datasets(r):
         return verdict("RC-F3", "not-tested", _NO_PAIR)
     cells = {(d, rd): compare_paths(r, d, rd) for d in _datasets(r) for rd in ("plain", SKIP_READING)}
-    ratios = [f"{d} s{s} {rd} {sig(median_ratio(r, d, s, rd, 12))}" for d in _datasets(r) for s in SEEDS
+    ratios = [f"{d} seed {s} {rd} {_m(sig(median_ratio(r, d, s, rd, 12)))}" for d in _datasets(r) for s in SEEDS
               for rd in ("plain", SKIP_READING) if r.has(d, "sinkhorn", s) and r.has(d, "softmax", s)]
     ev = (
-        f"{r.config.n_paths} paths per depth t = 1..24, same sampled (layers, heads, images) for every model; "
-        "summary = mean over t = 2..24 of log10 median residual, Sinkhorn minus Softmax (positive = "
+        f"{r.config.n_paths} paths per depth $t = 1, \\dots, 24$, same sampled (layers, heads, images) "
+        "for every model; summary = mean over $t = 2, \\dots, 24$ of $\\log_{10}$ of the median residual, "
+        "Sinkhorn minus Softmax (positive = "
         "Sinkhorn keeps more rank): "
         + "; ".join(f"{d} {rd}: {_fmt_cmp(c)}" for (d, rd), c in cells.items())
-        + ". Median ratio Sinkhorn/Softmax at t = 12: " + ", ".join(ratios) + "."
+        + ". Median ratio Sinkhorn/Softmax at $t = 12$: " + ", ".join(ratios) + "."
     )
     out = [c.outcome for c in cells.values()]
     if out and all(o == "sinkhorn" for o in out):
@@ -582,7 +610,7 @@ def check_rc_f3(result: TrainedResult) -> Verdict:
     other = [f"{d} ({rd})" for d in _datasets(r) for rd in READINGS[:4] if rd not in ("plain", SKIP_READING)
              and compare_paths(r, d, rd).outcome == "sinkhorn"]
     return verdict("RC-F3", "refuted", ev,
-                   f"with plain products and with half the factors replaced by I, no data set shows a Sinkhorn "
+                   f"with plain products and with half the factors replaced by $I$, no data set shows a Sinkhorn "
                    f"advantage larger than the seed-to-seed spread"
                    + ("; Softmax keeps rank longer in " + ", ".join(f"{d} ({rd})" for (d, rd), c in cells.items()
                                                                if c.outcome == "softmax")
@@ -599,13 +627,14 @@ def check_rc_mech(result: TrainedResult) -> Verdict:
     if not _datasets(r):
         return verdict("RC-MECH", "not-tested", _NO_PAIR)
     cells = {(d, rd): amplification(r, d, rd) for d in _datasets(r) for rd in (SKIP_READING, "half")}
-    rat = [f"{d} s{s}: {sig(median_ratio(r, d, s, SKIP_READING, 12))} with vs "
-           f"{sig(median_ratio(r, d, s, 'plain', 12))} without"
+    rat = [f"{d} seed {s}: {_m(sig(median_ratio(r, d, s, SKIP_READING, 12)))} with vs "
+           f"{_m(sig(median_ratio(r, d, s, 'plain', 12)))} without"
            for d in _datasets(r) for s in SEEDS if r.has(d, "sinkhorn", s) and r.has(d, "softmax", s)]
     ev = (
-        "change of the Sinkhorn-minus-Softmax gap (decades, mean over t = 2..24 of log10 median residual) "
+        "change of the Sinkhorn-minus-Softmax gap (decades, mean over $t = 2, \\dots, 24$ of "
+        "$\\log_{10}$ of the median residual) "
         "when skips are added: " + "; ".join(f"{d} {rd}: {_fmt_cmp(c)}" for (d, rd), c in cells.items())
-        + f". Median ratio Sinkhorn/Softmax at t = 12 ({SKIP_READING} reading): " + "; ".join(rat)
+        + f". Median ratio Sinkhorn/Softmax at $t = 12$ ({SKIP_READING} reading): " + "; ".join(rat)
         + ". Only the amplification is tested, not its cause (both maps being exponential)."
     )
     main = [c.outcome for (d, rd), c in cells.items() if rd == SKIP_READING]
@@ -636,12 +665,16 @@ def check_rc_f4(result: TrainedResult) -> Verdict:
     cmps = {(d, s): compare_outputs(r, d, s) for d in ds for s in SETTINGS}
     similar = {k: bool(np.all(np.abs(c.diffs) <= max(c.yardstick, F4_MARGIN))) for k, c in cmps.items()}
     ev = (
-        f"block outputs of 100 test images, ||res||_2/||X||_2 at layer 24 with skips (SAN+skip, full; batch "
-        f"mean): min {sig(last.min())} over {len(r.config.models)} models (threshold {F4_KEEP:g}); pure SAN: "
-        f"max {small(pure_last.max(), 1e-12)}. Sinkhorn minus Softmax, mean over layers of log10 ratio: "
-        + "; ".join(f"{d} {s}: diffs {', '.join(sig(x) for x in c.diffs)} (seed spread {sig(c.yardstick)})"
+        r"block outputs of 100 test images, $\lVert \mathrm{res}(X) \rVert_2 / \lVert X \rVert_2$ at "
+        f"layer 24 with skips (SAN + skip, full; batch mean): minimum {_m(sig(last.min()))} over "
+        f"{len(r.config.models)} models (threshold {_m(f'{F4_KEEP:g}')}); pure SAN: maximum "
+        f"{_m(small(pure_last.max(), 1e-12))}. Sinkhorn minus Softmax, mean over layers of "
+        r"$\log_{10}$ ratio: "
+        + "; ".join(f"{d} {s}: differences {', '.join(_m(sig(x)) for x in c.diffs)} "
+                    f"(seed spread {_m(sig(c.yardstick))})"
                     for (d, s), c in cmps.items())
-        + f". 'Very similar' = every |diff| <= max(seed spread, {F4_MARGIN:g} decades). Text (Fig. 4a) not tested."
+        + r". 'Very similar' = every $\lvert \text{difference} \rvert \le \max(\text{seed spread}, "
+        + f"{F4_MARGIN:g})$ decades. Text (Fig. 4a) not tested."
     )
     if not keep:
         return verdict("RC-F4", "refuted", ev, "with skips the layer outputs still lose rank in some model.",
@@ -674,11 +707,14 @@ def check_rc_ds(result: TrainedResult) -> Verdict:
     tr = {r.config.models[i]: ds_trend(r, i) for i in soft}
     sk = [np.nanmax(r.hist_col_dev[i]) for i in sink]
     ev = (
-        "column-sum deviation ||1^T P - 1^T||_1 / n on a fixed probe batch (100 test images), mean over layers, "
-        "heads and images, untrained (epoch 0) -> final epoch (Spearman rho over epochs): "
-        + "; ".join(f"{m} {sig(a)} -> {sig(b)} (rho {sig(rho)})" for m, (a, b, rho) in tr.items())
-        + (f"; Sinkhorn models at most {small(max(sk), 1e-6)}" if sk else "")
-        + f". Confirmed if every Softmax model ends at <= {DS_FACTOR:g} x its untrained value with rho <= {DS_RHO:g}."
+        r"column-sum deviation $\lVert \mathbf{1}^\top P - \mathbf{1}^\top \rVert_1 / n$ on a fixed "
+        "probe batch (100 test images), mean over layers, heads and images, untrained (epoch 0) "
+        r"to final epoch (Spearman $\rho$ over epochs): "
+        + "; ".join(f"{m} {_m(sig(a))} to {_m(sig(b))} ($\\rho = {_tex(sig(rho))}$)"
+                    for m, (a, b, rho) in tr.items())
+        + (f"; Sinkhorn models at most {_m(small(max(sk), 1e-6))}" if sk else "")
+        + f". Confirmed if every Softmax model ends at $\\le {DS_FACTOR:g}$ times its untrained "
+        f"value with $\\rho \\le {DS_RHO:g}$."
     )
     vals = list(tr.values())
     if vals and all(b <= DS_FACTOR * a and rho <= DS_RHO for a, b, rho in vals):
@@ -723,10 +759,10 @@ def check_rc_gt(result: TrainedResult) -> Verdict:
     ev = (
         "decay rate of the median residual of plain trained paths vs App. G random products of the same size "
         "at the model's median score std (nats per factor): "
-        + "; ".join(f"{m} {sig(a)} vs {sig(b)} (scale {sig(s)})" for (m, (a, b, _)), s in
+        + "; ".join(f"{m} {_m(sig(a))} vs {_m(sig(b))} (scale {_m(sig(s))})" for (m, (a, b, _)), s in
                     zip(rates.items(), r.random_scales))
-        + ". Law preferred by AIC on pooled (t, r) above the float floor: "
-        + ", ".join(f"{m} {p} (per-step exponent exp(g) {sig(np.exp(fits[m].dexp_params[1]), 3)})"
+        + ". Law preferred by AIC on pooled $(t, r)$ above the float floor: "
+        + ", ".join(f"{m} {p} (per-step exponent $e^{{g}} = {_tex(sig(np.exp(fits[m].dexp_params[1]), 3))}$)"
                     for m, p in zip(fits, pref)) + "."
     )
     if faster and dexp:
@@ -755,10 +791,13 @@ def check_rc_conv(result: TrainedResult) -> Verdict:
     names = ("50 half-steps float32 (Sinkformers code)", "50 half-steps float64", "50 full iterations float64",
              "100 half-steps float32")
     ev = (
-        f"max |row/column sum - 1| of the Sinkhorn normalisation of the trained Sinkhorn models' own scores "
+        r"$\max \lvert \text{row or column sum} - 1 \rvert$ of the Sinkhorn normalisation of the "
+        "trained Sinkhorn models' own scores "
         f"(all layers, heads, 100 images; worst of {len(sink)} models): "
-        + "; ".join(f"{n}: {100 * s:.1f}% <= {CONV_TOL:g}, median {small(m, 1e-6)}" for n, s, m in zip(names, share, med))
-        + f". Effectively doubly stochastic = >= {100 * CONV_SHARE:g}% of matrices within {CONV_TOL:g}."
+        + "; ".join(f"{n}: ${100 * s:.1f}\\%$ within {_m(f'{CONV_TOL:g}')}, median "
+                    f"{_m(small(m, 1e-6))}" for n, s, m in zip(names, share, med))
+        + f". Effectively doubly stochastic = $\\ge {100 * CONV_SHARE:g}\\%$ of matrices within "
+        + f"{_m(f'{CONV_TOL:g}')}."
     )
     if share[0] >= CONV_SHARE:
         return verdict("RC-CONV", "confirmed", ev)
@@ -777,96 +816,118 @@ def _models_of(r: TrainedResult, ds: str) -> list[int]:
     return [r.index(ds, n, s) for n in NORMS for s in SEEDS if r.has(ds, n, s)]
 
 
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _head(*cols: str, left: int = 1) -> str:
+    return _row(*cols) + "\n" + _row(*([":---"] * left + ["---:"] * (len(cols) - left)))
+
+
 def table_models(r: TrainedResult) -> str:
-    """Per model: epochs, training CPU minutes, test accuracy (log), batch accuracy, sha256 prefix."""
+    """Markdown table per model: epochs, training CPU minutes, test accuracy (log), batch accuracy,
+    sha256 prefix."""
     man = tm.read_manifest()
-    lines = [f"{'model':18} {'epochs':>6} {'CPU min':>7} {'test acc':>8} {'batch acc':>9}  sha256 (first 16)"]
+    lines = [_head("model", "epochs", "CPU min", "test acc", "batch acc", "sha256 (first 16)")]
     for i, m in enumerate(r.config.models):
         e = man[m]
-        lines.append(f"{m:18} {e['train']['epochs']:>6} {e['cpu_s'] / 60:7.1f} {r.acc_train[i]:8.3f} "
-                     f"{r.acc_numpy[i]:9.3f}  {e['weights']['sha256'][:16]}")
+        lines.append(_row(f"`{m}`", e['train']['epochs'], f"{e['cpu_s'] / 60:.1f}", f"{r.acc_train[i]:.3f}",
+                          f"{r.acc_numpy[i]:.3f}", f"`{e['weights']['sha256'][:16]}`"))
     return "\n".join(lines)
 
 
 def table_paths(r: TrainedResult, depths=(2, 6, 12, 24)) -> str:
-    """Median r(P_t) per data set, reading and depth; models softmax s0, s1, sinkhorn s0, s1."""
-    lines = ["median r(P_t); models: softmax s0, softmax s1, sinkhorn s0, sinkhorn s1"]
+    """Markdown table: median r(P_t) per data set, reading and depth; models softmax s0, s1,
+    sinkhorn s0, s1 in each cell."""
+    lines = ["Median $r(P_t)$; each cell lists Softmax seed 0, seed 1, Sinkhorn seed 0, seed 1.", "",
+             _head("data", "reading", *(f"$t = {t}$" for t in depths), left=2)]
     for ds in DATASETS:
         for k, rd in enumerate(READINGS):
             cells = []
             for t in depths:
                 meds = [np.median(r.path_residual[i, k, t - 1]) for i in _models_of(r, ds)]
-                cells.append(f"t={t}: " + " ".join(f"{small(x, FLOOR):>8}" for x in meds))
-            lines.append(f"{ds:6} {rd:8} " + " | ".join(cells))
+                cells.append(", ".join(_m(small(x, FLOOR)) for x in meds))
+            lines.append(_row(ds, f"`{rd}`", *cells))
     return "\n".join(lines)
 
 
 def table_compare_paths(r: TrainedResult) -> str:
-    """RC-F3's test for every data set and reading."""
-    lines = [f"{'data':6} {'reading':8} {'Sinkhorn - Softmax (decades), per pairing':>42} {'spread':>6}  outcome"]
+    """Markdown table: RC-F3's test for every data set and reading."""
+    lines = [_head("data", "reading", "Sinkhorn − Softmax (decades), per pairing", "seed spread",
+                   "outcome", left=2)]
     for ds in _datasets(r):
         for rd in READINGS[:4]:
             c = compare_paths(r, ds, rd)
-            d = " ".join(f"{x:+9.2f}" for x in c.diffs)
-            lines.append(f"{ds:6} {rd:8} {d:>42} {c.yardstick:6.2f}  {c.outcome}")
+            lines.append(_row(ds, f"`{rd}`", ", ".join(f"${x:+.2f}$" for x in c.diffs),
+                              f"{c.yardstick:.2f}", c.outcome))
     return "\n".join(lines)
 
 
 def table_amplification(r: TrainedResult, t: int = 12) -> str:
-    """RC-MECH's test for every skip reading, with the median ratios at depth ``t``."""
-    lines = [f"gap change with skips (decades, per pairing), seed spread, outcome; "
-             f"Sinkhorn/Softmax median at t={t} with vs without skip (seeds 0, 1)"]
+    """Markdown table: RC-MECH's test for every skip reading, with the median ratios at depth ``t``."""
+    lines = [_head("data", "reading", "gap change with skips (decades, per pairing)", "seed spread",
+                   "outcome", f"Sinkhorn/Softmax median at $t = {t}$, with vs without skip (seeds 0, 1)",
+                   left=2)]
     for ds in _datasets(r):
         for rd in ("identity", "half", "sanskip"):
             c = amplification(r, ds, rd)
-            rat = [f"{sig(median_ratio(r, ds, s, rd, t))} vs {sig(median_ratio(r, ds, s, 'plain', t))}"
+            rat = [f"{_m(sig(median_ratio(r, ds, s, rd, t)))} vs {_m(sig(median_ratio(r, ds, s, 'plain', t)))}"
                    for s in SEEDS if r.has(ds, "sinkhorn", s) and r.has(ds, "softmax", s)]
-            lines.append(f"{ds:6} {rd:8} {' '.join(f'{d:+.2f}' for d in c.diffs)} ({c.yardstick:.2f}) "
-                         f"{c.outcome:8}; {'; '.join(rat)}")
+            lines.append(_row(ds, f"`{rd}`", ", ".join(f"${d:+.2f}$" for d in c.diffs), f"{c.yardstick:.2f}",
+                              c.outcome, "; ".join(rat)))
     return "\n".join(lines)
 
 
 def table_outputs(r: TrainedResult, layers=(1, 6, 12, 24)) -> str:
-    """Batch-mean Fig. 4 ratio per data set, setting and layer; models softmax s0, s1, sinkhorn s0, s1."""
-    lines = ["batch-mean ||res(SAN(X)_l)||/||SAN(X)_l||; models: softmax s0, s1, sinkhorn s0, s1"]
+    """Markdown table: batch-mean Fig. 4 ratio per data set, setting and layer; models softmax s0, s1,
+    sinkhorn s0, s1 in each cell."""
+    lines = [r"Batch mean of $\lVert \mathrm{res}(\mathrm{SAN}(X)_\ell) \rVert_2 / "
+             r"\lVert \mathrm{SAN}(X)_\ell \rVert_2$; each cell lists Softmax seed 0, seed 1, "
+             "Sinkhorn seed 0, seed 1.", "",
+             _head("data", "setting", *(f"$\\ell = {l}$" for l in layers), left=2)]
     for ds in DATASETS:
         for k, st in enumerate(SETTINGS):
             cells = []
             for l in layers:
                 v = [r.output_ratio[i, k, l - 1].mean() for i in _models_of(r, ds)]
-                cells.append(f"l={l}: " + " ".join(f"{small(x, FLOOR):>8}" for x in v))
-            lines.append(f"{ds:6} {st:8} " + " | ".join(cells))
+                cells.append(", ".join(_m(small(x, FLOOR)) for x in v))
+            lines.append(_row(ds, f"`{st}`", *cells))
     return "\n".join(lines)
 
 
 def table_gt(r: TrainedResult) -> str:
-    """RC-GT: score scale, decay rates (trained, matched random, random at scale 1), preferred law."""
-    lines = [f"{'model':18} {'score std':>9} {'rate trained':>12} {'random':>7} {'c = 1':>6}  law (AIC), e^g"]
+    """Markdown table, RC-GT: score scale, decay rates (trained, matched random, random at scale 1),
+    preferred law."""
+    lines = [_head("model", "score std", "rate, trained", "rate, random", "rate, random at 1",
+                   "law (AIC)", "$e^g$")]
     for i, m in enumerate(r.config.models):
         a, b, c1 = gt_rates(r, i)
         f = fit_laws(np.broadcast_to(r.depths[:, None], r.path_residual[i, 0].shape), r.path_residual[i, 0])
-        lines.append(f"{m:18} {r.score_std[i]:9.2f} {a:12.2f} {b:7.2f} {c1:6.2f}  {f.preferred}, "
-                     f"{np.exp(f.dexp_params[1]):.2f}")
+        lines.append(_row(f"`{m}`", f"{r.score_std[i]:.2f}", f"{a:.2f}", f"{b:.2f}", f"{c1:.2f}",
+                          f.preferred, f"{np.exp(f.dexp_params[1]):.2f}"))
     return "\n".join(lines)
 
 
 def table_correlation(r: TrainedResult) -> str:
-    """Correlation experiment: summary per variant and model, and Sinkhorn - Softmax per variant."""
-    lines = ["mean over t = 2..24 of log10 median r(P_t); plain products | (I+P)/2 products",
-             f"{'model':18} " + " ".join(f"{v:>10}" for v in VARIANTS) + " | "
-             + " ".join(f"{v:>10}" for v in VARIANTS) + f" {'random':>7}"]
+    """Markdown tables for the correlation experiment: summary per variant and model, and
+    Sinkhorn - Softmax per variant."""
+    lines = [r"Mean over $t = 2, \dots, 24$ of $\log_{10}$ median $r(P_t)$, plain products $P$ and "
+             r"products of $(I+P)/2$:", "",
+             _head("model", *(f"`{v}`, $P$" for v in VARIANTS), *(f"`{v}`, $(I+P)/2$" for v in VARIANTS),
+                   "random")]
     for i, m in enumerate(r.config.models):
         a = [curve_stat(r.corr_residual[i, v, 0]) for v in range(len(VARIANTS))]
         b = [curve_stat(r.corr_residual[i, v, 1]) for v in range(len(VARIANTS))]
-        lines.append(f"{m:18} " + " ".join(f"{x:10.2f}" for x in a) + " | " + " ".join(f"{x:10.2f}" for x in b)
-                     + f" {curve_stat(r.random_residual[i, 0]):7.2f}")
-    lines.append("Sinkhorn - Softmax (decades, per seed pairing) per variant (seed spread)")
+        lines.append(_row(f"`{m}`", *(f"${x:.2f}$" for x in a + b),
+                          f"${curve_stat(r.random_residual[i, 0]):.2f}$"))
+    lines += ["", "Sinkhorn − Softmax (decades, per seed pairing) per variant:", "",
+              _head("data", "variant", "product", "differences", "seed spread", "outcome", left=3)]
     for ds in _datasets(r):
         for v, lab in enumerate(VARIANTS):
-            for k, kind in enumerate(("P", "(I+P)/2")):
+            for k, kind in enumerate(("$P$", "$(I+P)/2$")):
                 cmp = correlation_comparison(r, ds, v, k)
-                lines.append(f"{ds:6} {lab:10} {kind:8} " + " ".join(f"{x:+.2f}" for x in cmp.diffs)
-                             + f"  ({cmp.yardstick:.2f}) -> {cmp.outcome}")
+                lines.append(_row(ds, f"`{lab}`", kind, ", ".join(f"${x:+.2f}$" for x in cmp.diffs),
+                                  f"{cmp.yardstick:.2f}", cmp.outcome))
     return "\n".join(lines)
 
 

@@ -5,6 +5,8 @@ Used by :mod:`dsmlib.experiments.ch02_sinkhorn_q` and by the modules of this pac
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
@@ -19,6 +21,8 @@ __all__ = [
     "column_softmax",
     "row_entropy",
     "sig_range",
+    "tex",
+    "tex_num",
 ]
 
 #: the temperature grid of HT Exp. 1: 16 points, log-spaced over [1e-2, 1e1] (5 per decade)
@@ -29,6 +33,29 @@ def sig_range(xs, digits: int = 3) -> str:
     """``"a-b"`` of rounded min and max, or one number if they round alike."""
     lo, hi = _sig(min(xs), digits), _sig(max(xs), digits)
     return lo if lo == hi else f"{lo}-{hi}"
+
+
+_EXP = re.compile(r"(\d(?:\.\d+)?)e([+-])0*(\d+)")
+
+
+def tex_num(s: str) -> str:
+    r"""TeX for a formatted number string, digits unchanged.
+
+    ``"9.3e-302"`` becomes ``"9.3\times 10^{-302}"``, ``"1e-06"`` becomes ``"10^{-6}"``;
+    anything else (``"< "``, ranges, plain decimals) is kept as is.
+    """
+
+    def sub(m: re.Match) -> str:
+        mant, sign, exp = m.groups()
+        power = f"10^{{{'-' if sign == '-' else ''}{exp}}}"
+        return power if mant == "1" else f"{mant}\\times {power}"
+
+    return _EXP.sub(sub, str(s))
+
+
+def tex(s: object) -> str:
+    """``$...$`` maths for a formatted number (see :func:`tex_num`)."""
+    return f"${tex_num(str(s))}$"
 
 
 def algorithm1_costs(n: int, seeds: tuple[int, ...], per_seed: int) -> NDArray[np.float64]:

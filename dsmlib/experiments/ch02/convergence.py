@@ -16,6 +16,7 @@ from ...cache import disk_cached
 from ...claims import Verdict, register, severity, verdict
 from .._format import sig as _sig
 from .common import TEMPERATURES, algorithm1_costs, clopper_pearson
+from .common import tex as _tex
 
 __all__ = ["ALG1_TEMPERATURES", "Alg1Config", "Alg1Result", "alg1_experiment", "check_ht_alg1"]
 
@@ -102,24 +103,25 @@ def check_ht_alg1(result: Alg1Result) -> Verdict:
     ok = k == 0
     lv = f"{100 * cfg.level:g}%"
     fails = "; ".join(
-        f"T = {_sig(t)}: {kk}/{N} = {_sig(kk / N)} ({lv} CI {_sig(a)}-{_sig(b)}; per block "
+        f"$T = {_sig(t)}$: {kk}/{N} = {_sig(kk / N)} ({lv} CI {_tex(_sig(a))}–{_tex(_sig(b))}; per block "
         f"{', '.join(str(int(x)) for x in row)})"
         for t, kk, a, b, row in zip(T, k, lo, hi, result.failed) if kk > 0
     )
     head = (
-        f"{cfg.blocks} independent seed blocks x {result.block_size} runs (block 0 = the paper's seeds 0-9), "
-        f"K = {cfg.n_iter}, tol {cfg.tol:g}, n = {cfg.n}, {T.size} temperatures in [{_sig(T.min())}, {_sig(T.max())}]"
+        f"{cfg.blocks} independent seed blocks $\\times$ {result.block_size} runs (block 0 = the paper's "
+        f"seeds 0–9), $K = {cfg.n_iter}$, tol {_tex(f'{cfg.tol:g}')}, $n = {cfg.n}$, {T.size} temperatures in "
+        f"$[{_sig(T.min())}, {_sig(T.max())}]$"
     )
     if ok.all():
         return verdict(
             "HT-ALG1", "confirmed",
-            f"{head}: every run converged (upper {lv} bound on the failure rate {_sig(hi.max())}); slowest run "
+            f"{head}: every run converged (upper {lv} bound on the failure rate {_tex(_sig(hi.max()))}); slowest run "
             f"{int(result.max_iter.max())} iterations.",
         )
     if not ok[-1]:
         return verdict(
             "HT-ALG1", "refuted", f"{head}; runs that missed tol: {fails}.",
-            holds=f"Algorithm 1 with K = {cfg.n_iter} does not produce DSMs to {cfg.tol:g} on this grid.",
+            holds=f"Algorithm 1 with $K = {cfg.n_iter}$ does not produce DSMs to {_tex(f'{cfg.tol:g}')} on this grid.",
             severity=severity(conclusion_holds=False),
         )
     tmin = float(T[np.flatnonzero(~ok).max() + 1])
@@ -127,10 +129,11 @@ def check_ht_alg1(result: Alg1Result) -> Verdict:
     return verdict(
         "HT-ALG1", "qualified",
         f"{head}; runs that missed tol: {fails}; largest marginal error {_sig(result.max_err.max())}. For "
-        f"T >= {_sig(tmin)} all {N} runs converged at each T (failure rate < {_sig(hi[above].max())} at {lv}), "
-        f"the slowest in {int(result.max_iter[above].max())} iterations.",
-        holds=f"Algorithm 1 with K = {cfg.n_iter} returns DSMs to tol {cfg.tol:g} for T >= {_sig(tmin)} (n = {cfg.n}); "
-        "below that a seed-dependent share of runs is not doubly stochastic after 200 iterations (the paper does "
-        "not state its temperatures; it needs more iterations, or a check of the marginals, at low T).",
+        f"$T \\ge {_sig(tmin)}$ all {N} runs converged at each $T$ (failure rate $< {_tex(_sig(hi[above].max()))[1:-1]}$ "
+        f"at {lv}), the slowest in {int(result.max_iter[above].max())} iterations.",
+        holds=f"Algorithm 1 with $K = {cfg.n_iter}$ returns DSMs to tol {_tex(f'{cfg.tol:g}')} for "
+        f"$T \\ge {_sig(tmin)}$ ($n = {cfg.n}$); below that a seed-dependent share of runs is not doubly "
+        "stochastic after 200 iterations (the paper does not state its temperatures; it needs more iterations, "
+        "or a check of the marginals, at low $T$).",
         severity=severity(conclusion_holds=True, conditional=True),
     )

@@ -17,6 +17,7 @@ from ...cache import disk_cached
 from ...claims import Verdict, register, severity, verdict
 from .._format import sig as _sig
 from .common import column_softmax
+from .common import tex as _tex
 
 __all__ = ["P4Config", "P4Result", "check_rc_p4", "p4_experiment", "p4_summary"]
 
@@ -88,27 +89,28 @@ def check_rc_p4(result: P4Result) -> Verdict:
     s = p4_summary(result)
     ts = cfg.ts
     ev = (
-        f"{cfg.trials} Gaussian Y, n = {cfg.n}, t = {_sig(ts[0])}..{_sig(ts[-1])}: fitted n^2 x (coefficient of t) = "
-        f"{s['intercept']:.6f} (worst draw at t = {_sig(ts[0])}: |n^2 c - 1| = {_sig(s['worst'])}); remainder relative "
-        f"to the first-order term has log-log slope {_sig(s['slope'], 3)} in t (1 = an O(t^2) remainder; median "
-        f"{_sig(np.median(result.remainder[-1]))} at t = {_sig(ts[-1])}); F's row sums miss 1 by O(t^(slope "
-        f"{_sig(s['row_slope'], 3)})), so F is doubly stochastic only to first order."
+        f"{cfg.trials} Gaussian $Y$, $n = {cfg.n}$, $t$ from {_tex(_sig(ts[0]))} to {_tex(_sig(ts[-1]))}: "
+        f"fitted $n^2\\times$ (coefficient of $t$) $= {s['intercept']:.6f}$ (worst draw at "
+        f"$t = {_tex(_sig(ts[0]))[1:-1]}$: $|n^2 c - 1| = {_tex(_sig(s['worst']))[1:-1]}$); remainder relative to "
+        f"the first-order term has log-log slope {_sig(s['slope'], 3)} in $t$ (1 = an $O(t^2)$ remainder; median "
+        f"{_tex(_sig(np.median(result.remainder[-1])))} at $t = {_tex(_sig(ts[-1]))[1:-1]}$); the row sums of $F$ "
+        f"miss 1 by $O(t^{{{_sig(s['row_slope'], 3)}}})$, so $F$ is doubly stochastic only to first order."
     )
     coef_ok = abs(s["intercept"] - 1) <= cfg.coef_tol and s["worst"] <= 10 * cfg.coef_tol
     slope_ok = cfg.slope_range[0] <= s["slope"] <= cfg.slope_range[1]
     if coef_ok and slope_ok:
         return verdict(
             "RC-P4", "confirmed", ev,
-            holds="(C o R)(tY) = J/n + (t/n^2) Q(Y) + O(t^2) for the column softmax of the row softmax, as stated. "
-            "It is not the Sinkhorn expansion (RC-L1: coefficient 1/n).",
+            holds=r"$(C\circ R)(tY) = J/n + (t/n^2)\,Q(Y) + O(t^2)$ for the column softmax of the row "
+            r"softmax, as stated. It is not the Sinkhorn expansion (RC-L1: coefficient $1/n$).",
         )
     if not coef_ok:
         return verdict(
-            "RC-P4", "refuted", ev, holds=f"the coefficient of t is {s['intercept']:.4g}/n^2, not 1/n^2.",
+            "RC-P4", "refuted", ev, holds=f"the coefficient of $t$ is ${s['intercept']:.4g}/n^2$, not $1/n^2$.",
             severity=severity(conclusion_holds=True, factor=s["intercept"]),
         )
     return verdict(
         "RC-P4", "qualified", ev,
-        holds="the coefficient 1/n^2 is right, but the remainder is not O(t^2) on this range of t.",
+        holds="the coefficient $1/n^2$ is right, but the remainder is not $O(t^2)$ on this range of $t$.",
         severity=severity(conclusion_holds=True, conditional=True),
     )

@@ -28,6 +28,7 @@ from ...cache import disk_cached
 from ...claims import Verdict, register, severity, verdict
 from .._format import sig as _sig
 from .common import algorithm1_costs, clopper_pearson, row_entropy
+from .common import tex as _tex
 
 __all__ = [
     "AGG_MARGIN",
@@ -163,24 +164,26 @@ def check_ht_agg(result: AggResult) -> Verdict:
     med = np.median(ratio, axis=1)
     R = ratio.shape[1]
     ev = (
-        f"{R} paired draws per T (same costs, n = {result.config.n}): median sigma_2(M) / ||UPU||_2 = "
-        f"{', '.join(_sig(m, 3) for m in med)} at T = {', '.join(_sig(t) for t in T)} (outcome: "
-        f"{', '.join(out)}); against ||PU||_2: median {', '.join(_sig(m, 3) for m in np.median(ratio_all, 1))}; "
-        f"Softmax turns detail into the mean direction with gain {', '.join(_sig(m) for m in np.median(result.sm_leak, 1))} "
-        f"(a DSM: 0). Pre-registered: 'more aggressive' at T if more than half the draws have ratio < "
-        f"{1 - AGG_MARGIN:g} (one-sided {AGG_LEVEL:g} Clopper-Pearson)."
+        f"{R} paired draws per $T$ (same costs, $n = {result.config.n}$): median "
+        f"$\\sigma_2(M)/\\|UPU\\|_2$ = {', '.join(_sig(m, 3) for m in med)} at "
+        f"$T =$ {', '.join(_sig(t) for t in T)} (outcome: {', '.join(out)}); against $\\|PU\\|_2$: median "
+        f"{', '.join(_sig(m, 3) for m in np.median(ratio_all, 1))}; Softmax turns detail into the mean "
+        f"direction with gain {', '.join(_sig(m) for m in np.median(result.sm_leak, 1))} (a DSM: 0). "
+        f"Pre-registered: 'more aggressive' at $T$ if more than half the draws have ratio "
+        f"$< {1 - AGG_MARGIN:g}$ (one-sided {AGG_LEVEL:g} Clopper–Pearson)."
     )
     dsm = out == "dsm"
     if dsm.all():
         return verdict("HT-AGG", "confirmed", ev)
     if dsm.any():
         where = ", ".join(_sig(t) for t in T[dsm])
-        rest = ", ".join(f"T = {_sig(t)}: {o}" for t, o in zip(T, out) if o != "dsm")
+        rest = ", ".join(f"$T = {_sig(t)}$: {o}" for t, o in zip(T, out) if o != "dsm")
         return verdict(
             "HT-AGG", "qualified", ev,
-            holds=f"Sinkhorn filters detail harder than row Softmax on the same scores only at T = {where}; "
-            f"elsewhere ({rest}). At high T both are J/n plus a first-order term of the same size "
-            "(||Q(d)||/(nT) vs ||UdU||/(nT)), so their gains on V_perp coincide to first order.",
+            holds=f"Sinkhorn filters detail harder than row Softmax on the same scores only at $T =$ {where}; "
+            f"elsewhere ({rest}). At high $T$ both are $J/n$ plus a first-order term of the same size "
+            r"($\|Q(d)\|/(nT)$ against $\|UdU\|/(nT)$), so their gains on $\mathcal V_\perp$ coincide to "
+            "first order.",
             severity=severity(conclusion_holds=True, conditional=True),
         )
     return verdict(
@@ -437,30 +440,35 @@ def check_ht_grad(result: GradResult) -> Verdict:
     tj = np.median(result.jac_lower * T[:, None], axis=1)  # T ||J||, median
     bound_ok = bool(np.all(result.jac_lower <= result.jac_upper * (1 + 1e-9)))
     ev = (
-        f"{c.sum()}/{c.size} Algorithm-1 DSMs converged to {cfg.tol:g} (n = {cfg.n}); on them ||M||_2 = 1 to "
-        f"within {_sig(max(fwd, 1e-15), 1)} (bracket ||M1||/sqrt(n) <= ||M||_2 <= sqrt(||M||_1 ||M||_inf)). Jacobian of "
-        f"S -> Sinkhorn(S/T) by implicit differentiation, matching central differences to {_sig(fd)} (relative); "
-        f"median T ||J||_2 = {', '.join(_sig(x, 3) for x in tj)} at T = {', '.join(_sig(t) for t in T)} "
-        f"(n T ||J||_2 at T = {_sig(T[-1])}: {_sig(cfg.n * tj[-1], 3)}); log-log slope of ||J||_2 over "
-        f"T <= {cfg.low_decade:g}: {_sig(slope, 3)} (pre-registered: explodes if <= {cfg.explode_slope:g}); "
-        f"||J||_2 <= max M_ij / T in every draw: {bound_ok}."
+        f"{c.sum()}/{c.size} Algorithm-1 DSMs converged to {_tex(f'{cfg.tol:g}')} ($n = {cfg.n}$); on them "
+        f"$\\|M\\|_2 = 1$ to within {_tex(_sig(max(fwd, 1e-15), 1))} (bracket "
+        f"$\\|M\\mathbf 1\\|/\\sqrt n \\le \\|M\\|_2 \\le \\sqrt{{\\|M\\|_1 \\|M\\|_\\infty}}$). "
+        f"Jacobian of $S \\mapsto \\mathrm{{Sinkhorn}}(S/T)$ by implicit differentiation, matching central "
+        f"differences to {_tex(_sig(fd))} (relative); median $T\\|J\\|_2$ = "
+        f"{', '.join(_sig(x, 3) for x in tj)} at $T =$ {', '.join(_sig(t) for t in T)} ($nT\\|J\\|_2$ at "
+        f"$T = {_sig(T[-1])}$: {_sig(cfg.n * tj[-1], 3)}); log-log slope of $\\|J\\|_2$ over "
+        f"$T \\le {cfg.low_decade:g}$: {_sig(slope, 3)} (pre-registered: explodes if "
+        f"$\\le {cfg.explode_slope:g}$); $\\|J\\|_2 \\le \\max_{{ij}} M_{{ij}}/T$ in every draw: "
+        f"{'yes' if bound_ok else 'no'}."
     )
     if fd > 1e-4 or not bound_ok:
         return verdict("HT-GRAD", "not-tested", ev + " The Jacobian failed its verification, so no verdict.")
     if fwd > 1e-6:
         return verdict(
-            "HT-GRAD", "refuted", ev, holds="converged DSMs do not have ||M||_2 = 1.",
+            "HT-GRAD", "refuted", ev, holds=r"converged DSMs do not have $\|M\|_2 = 1$.",
             severity=severity(conclusion_holds=False),
         )
     if slope > cfg.explode_slope:
         return verdict("HT-GRAD", "confirmed", ev)
     return verdict(
         "HT-GRAD", "qualified", ev,
-        holds="||M||_2 = 1 exactly, so gradients along the values (through M^T) never grow. Through the "
-        "Sinkhorn projection itself the gradient is bounded only at fixed temperature: the Jacobian of "
-        "S -> Sinkhorn(S/T) is symmetric PSD with ||J||_2 <= max_ij M_ij / T <= 1/T, about 1/(nT) at high T "
-        f"(where Sinkhorn is J/n + Q(S)/(nT)), and T ||J||_2 rises from {_sig(tj[-1], 2)} at T = {_sig(T[-1])} to "
-        f"{_sig(tj[0], 2)} at T = {_sig(T[0])} (slope {_sig(slope, 2)} over the lowest decade): the gradient grows "
-        "like 1/T as T -> 0. Non-exploding needs a floor on T (or on the score scale), as for Softmax.",
+        holds=r"$\|M\|_2 = 1$ exactly, so gradients along the values (through $M^\top$) never grow. "
+        "Through the Sinkhorn projection itself the gradient is bounded only at fixed temperature: the "
+        r"Jacobian of $S \mapsto \mathrm{Sinkhorn}(S/T)$ is symmetric positive semi-definite with "
+        r"$\|J\|_2 \le \max_{ij} M_{ij}/T \le 1/T$, about $1/(nT)$ at high $T$ (where Sinkhorn is "
+        f"$J/n + Q(S)/(nT)$), and $T\\|J\\|_2$ rises from {_sig(tj[-1], 2)} at $T = {_sig(T[-1])}$ to "
+        f"{_sig(tj[0], 2)} at $T = {_sig(T[0])}$ (slope {_tex(_sig(slope, 2))} over the lowest decade): the "
+        r"gradient grows like $1/T$ as $T \to 0$. Non-exploding needs a floor on $T$ (or on the score "
+        "scale), as for Softmax.",
         severity=severity(conclusion_holds=True, conditional=True),
     )

@@ -29,6 +29,7 @@ from ..._validate import as_square_batch, check_n_iter
 from ...cache import disk_cached
 from ...claims import Verdict, register, severity, verdict
 from .._format import sig as _sig
+from .common import tex as _tex
 
 __all__ = [
     "SKA_KINDS",
@@ -273,17 +274,17 @@ def check_rc_ska(result: SkaResult) -> Verdict:
     agree = int(((conv == sup) & (scaled == tot)).sum())
     per_kind = "; ".join(
         f"{k}: total support {int(t.sum())}/{R}, support {int(s.sum())}/{R}, converged {int(c.sum())}, "
-        f"D1 Y D2 limit {int(d.sum())}, median row error {_sig(np.median(e))}, median smallest kept entry "
-        f"{_sig(np.median(m))}"
+        f"$D_1YD_2$ limit {int(d.sum())}, median row error {_tex(_sig(np.median(e)))}, median smallest kept "
+        f"entry {_tex(_sig(np.median(m)))}"
         for k, t, s, c, d, e, m in zip(
             result.kinds, tot, sup, conv, scaled, result.err[:, -1], result.min_support[:, -1]
         )
     )
     ev = (
-        f"n = {cfg.n}, {R} matrices per kind, {cfg.n_iter} alternating normalisations: {per_kind}. "
-        f"Outcome agrees with Sinkhorn-Knopp (converges iff support, D1 Y D2 iff total support) for "
-        f"{agree}/{tot.size}; [[1, 1], [0, 1]]: corner entry {_sig(result.example_corner[-1])} after {cfg.record[-1]} "
-        f"iterations (-> 0)."
+        f"$n = {cfg.n}$, {R} matrices per kind, {cfg.n_iter} alternating normalisations: {per_kind}. "
+        f"Outcome agrees with Sinkhorn–Knopp (converges iff support, $D_1YD_2$ iff total support) for "
+        f"{agree}/{tot.size}; $\\begin{{pmatrix}}1&1\\\\0&1\\end{{pmatrix}}$: corner entry "
+        f"{_tex(_sig(result.example_corner[-1]))} after {cfg.record[-1]} iterations ($\\to 0$)."
     )
     total_ok = bool(np.all(scaled[tot]))
     everything = bool(np.all(scaled))
@@ -292,13 +293,13 @@ def check_rc_ska(result: SkaResult) -> Verdict:
     if total_ok:
         return verdict(
             "RC-SKA", "qualified", ev,
-            holds="Sinkhorn-Knopp (1967): a DSM of the form D1 Y D2 exists (unique) iff Y has total support, and "
-            "alternating normalisation converges iff Y has support. With support but not total support the "
-            "limit is a DSM in which entries positive in Y vanish (not D1 Y D2); without support it does not "
-            "converge. 'Generalised to non-negative matrices' needs total support.",
+            holds="Sinkhorn–Knopp (1967): a DSM of the form $D_1YD_2$ exists (unique) iff $Y$ has total "
+            "support, and alternating normalisation converges iff $Y$ has support. With support but not total "
+            "support the limit is a DSM in which entries positive in $Y$ vanish (not $D_1YD_2$); without "
+            "support it does not converge. 'Generalised to non-negative matrices' needs total support.",
             severity=severity(conclusion_holds=True, conditional=True),
         )
     return verdict(
-        "RC-SKA", "refuted", ev, holds="even matrices with total support did not reach a D1 Y D2 scaling.",
+        "RC-SKA", "refuted", ev, holds="even matrices with total support did not reach a $D_1YD_2$ scaling.",
         severity=severity(conclusion_holds=False),
     )

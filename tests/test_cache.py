@@ -1,0 +1,357 @@
+"""The result cache: no foreign code, no stale results, no shared folders (issue 13)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+import pickle
+import stat
+import sys
+import tempfile
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from dsmlib import cache
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """A private cache folder, the cache enabled."""
+    d = tmp_path / "cache"
+    d.mkdir(mode=0o700)
+    monkeypatch.setenv("DSMLIB_CACHE_DIR", str(d))
+    monkeypatch.delenv("DSMLIB_NO_CACHE", raising=False)
+    return d
+
+
+@pytest.fixture
+def demo(tmp_path, monkeypatch):
+    """A throw-away module ``dsmlib._cache_demo`` with one cached function, removed afterwards."""
+    src = tmp_path / "_cache_demo.py"  # outside the package: dsmlib's source hash is untouched
+    body = textwrap.dedent(
+        '''
+        from __future__ import annotations
+        from dataclasses import dataclass
+        import numpy as np
+        from scipy import stats
+        from dsmlib.cache import disk_cached
+
+        CALLS = []
+        OFFSET = 0.0
+
+
+        @dataclass(frozen=True)
+        class Inner:
+            label: str
+            pair: tuple
+
+
+        @dataclass(frozen=True)
+        class DemoResult:
+            values: np.ndarray
+            p: float
+            n: int
+            inner: Inner
+            scalar: np.float64
+
+
+        def helper(x):
+            return x + OFFSET
+
+
+        @disk_cached
+        def demo(n: int = 3) -> DemoResult:
+            CALLS.append(n)
+            v = helper(np.arange(n, dtype=float))
+            return DemoResult(v, float(stats.chi.sf(1.0, 3)), n, Inner("a", (1, 2.5, "b")),
+                              np.float64(v.sum()))
+        '''
+    )
+    src.write_text(body)
+    import dsmlib
+
+    monkeypatch.setattr(dsmlib, "__path__", [*dsmlib.__path__, str(tmp_path)])
+    sys.modules.pop("dsmlib._cache_demo", None)
+    try:
+        yield importlib.import_module("dsmlib._cache_demo")  # importlib.reload works too
+    finally:
+        sys.modules.pop("dsmlib._cache_demo", None)
+        vars(dsmlib).pop("_cache_demo", None)
+
+
+def entries(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.npz"))
+
+
+# ------------------------------------------------------------------ round trip and hits
+
+
+def test_round_trip_and_hit(folder, demo):
+    assert cache.code_status() is None, cache.code_status()
+    r1 = demo.demo(4)
+    assert len(entries(folder)) == 1 and demo.CALLS == [4]
+    cache_mod_memo_free = demo.demo.__wrapped__  # the same function, for the type check below
+    assert cache_mod_memo_free is demo.demo.uncached
+    # a new "process": drop the in-memory memo by re-decorating
+    fresh = cache.disk_cached(demo.demo.uncached)
+    r2 = fresh(4)
+    assert demo.CALLS == [4]  # served from disk
+    assert type(r2) is demo.DemoResult and type(r2.inner) is demo.Inner
+    np.testing.assert_array_equal(r2.values, r1.values)
+    assert r2.p == r1.p and r2.n == 4 and r2.inner == r1.inner
+    assert type(r2.scalar) is np.float64 and r2.scalar == r1.scalar
+
+
+def test_entry_is_npz_without_pickles(folder, demo):
+    demo.demo(3)
+    (path,) = entries(folder)
+    with np.load(path, allow_pickle=False) as z:  # loads without pickle: no object arrays
+        meta = json.loads(str(z["__meta__"][()]))
+    assert meta["result"]["dataclass"] == "dsmlib._cache_demo:DemoResult"
+    assert "python=" in meta["key"] and "numpy=" in meta["key"] and "scipy=" in meta["key"]
+
+
+# ------------------------------------------------------------------ planted files
+
+
+class _Boom:
+    def __reduce__(self):
+        return (os.system, ("touch " + str(Path(tempfile.gettempdir()) / "dsmlib-pwned"),))
+
+
+def test_planted_pickle_never_executes(folder, demo, tmp_path):
+    marker = Path(tempfile.gettempdir()) / "dsmlib-pwned"
+    marker.unlink(missing_ok=True)
+    demo.demo(3)
+    (path,) = entries(folder)
+    path.write_bytes(pickle.dumps(_Boom()))  # a pickle under the entry's own name
+    (folder / (path.stem + ".pkl")).write_bytes(pickle.dumps(_Boom()))  # and the old name
+    np.save(folder / "x.npy", np.array([1]))
+    cache.disk_cached(demo.demo.uncached)(3)  # a pickle under the entry's name: recomputed
+    assert not marker.exists() and demo.CALLS == [3, 3]
+    with path.open("wb") as fh:  # a plain .npy under the entry's name
+        np.save(fh, np.arange(3))
+    fresh = cache.disk_cached(demo.demo.uncached)
+    r = fresh(3)
+    assert not marker.exists()
+    assert type(r) is demo.DemoResult and demo.CALLS == [3, 3, 3]  # recomputed
+    # an npz holding a pickled object array is refused too
+    np.savez(path, __meta__=np.array("{}"), a0=np.array([_Boom()], dtype=object))
+    cache.disk_cached(demo.demo.uncached)(3)
+    assert not marker.exists() and demo.CALLS == [3, 3, 3, 3]
+
+
+@pytest.mark.parametrize(
+    "cls",
+    ["os:system", "subprocess:Popen", "dsmlib.cache:_Refused", "dsmlib._cache_demo:helper", "builtins:eval"],
+)
+def test_planted_json_naming_another_class_is_refused(folder, demo, cls):
+    demo.demo(3)
+    (path,) = entries(folder)
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays.pop("__meta__")[()]))
+    meta["result"]["dataclass"] = cls
+    np.savez(path, __meta__=np.array(json.dumps(meta)), **arrays)
+    with pytest.raises(ValueError):
+        cache.decode(meta["result"], arrays)
+    r = cache.disk_cached(demo.demo.uncached)(3)
+    assert type(r) is demo.DemoResult and demo.CALLS == [3, 3]
+
+
+def test_valid_entry_of_wrong_type_is_refused(folder, demo):
+    demo.demo(3)
+    (path,) = entries(folder)
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays.pop("__meta__")[()]))
+    meta["result"] = meta["result"]["fields"]["inner"]  # a valid allow-listed Inner
+    np.savez(path, __meta__=np.array(json.dumps(meta)), **arrays)
+    r = cache.disk_cached(demo.demo.uncached)(3)
+    assert type(r) is demo.DemoResult and demo.CALLS == [3, 3]
+
+
+def test_entry_under_another_key_is_refused(folder, demo):
+    demo.demo(3)
+    demo.demo(4)
+    k3 = cache.entry_key(demo.demo.uncached, (3,), {})[0]
+    k4 = cache.entry_key(demo.demo.uncached, (4,), {})[0]
+    p3, p4 = folder / f"demo-{k3}.npz", folder / f"demo-{k4}.npz"
+    p3.write_bytes(p4.read_bytes())  # the n=4 entry renamed to the n=3 key
+    assert cache.disk_cached(demo.demo.uncached)(3).n == 3
+    assert demo.CALLS == [3, 4, 3]
+
+
+# ------------------------------------------------------------------ stale or modified code
+
+
+def test_monkeypatched_computation_misses(folder, demo, monkeypatch):
+    good = demo.demo(3)
+    monkeypatch.setattr(scipy.stats.chi, "sf", lambda *a, **k: 0.0)  # the issue's HT-AA case
+    assert cache.code_status() is not None
+    bad = demo.demo(3)
+    assert bad.p == 0.0 and demo.CALLS == [3, 3]  # computed, not served
+    monkeypatch.undo()
+    assert cache.code_status() is None
+    assert demo.demo(3).p == good.p and len(entries(folder)) == 1  # the patched run was not stored
+
+
+def test_monkeypatched_dsmlib_function_misses(folder, demo, monkeypatch):
+    demo.demo(3)
+    monkeypatch.setattr(demo, "helper", lambda x: x * 0)
+    assert "helper" in cache.code_status()
+    assert demo.demo(3).values.sum() == 0 and demo.CALLS == [3, 3]
+    monkeypatch.undo()
+    monkeypatch.setattr(demo, "OFFSET", 1.0)  # a module constant
+    assert "OFFSET" in cache.code_status()
+    assert demo.demo(3).values[0] == 1.0
+    monkeypatch.undo()
+    monkeypatch.setattr(np.linalg, "svd", lambda *a, **k: None)  # a numpy function
+    assert "svd" in cache.code_status()
+    monkeypatch.undo()
+    assert cache.code_status() is None
+
+
+def test_edit_without_reload_and_reload_both_miss(folder, demo):
+    r1 = demo.demo(3)
+    src = Path(demo.__file__)
+    text = src.read_text()
+    src.write_text(text.replace("return x + OFFSET", "return x + OFFSET + 10.0"))
+    st = src.stat()
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    # edited on disk, not reloaded: the running code is not the code on disk
+    assert "differs from the source on disk" in cache.code_status()
+    assert demo.demo(3).values[0] == r1.values[0] and demo.CALLS == [3, 3]
+    importlib.reload(demo)  # the live-kernel workflow: the new code runs and misses
+    assert cache.code_status() is None
+    r2 = demo.demo(3)
+    assert r2.values[0] == r1.values[0] + 10.0 and demo.CALLS == [3]  # CALLS is a new list
+    assert len(entries(folder)) == 2
+
+
+def test_numpy_version_is_in_the_key(folder, demo, monkeypatch):
+    demo.demo(3)
+    k1 = cache.entry_key(demo.demo.uncached, (3,), {})
+    monkeypatch.setattr(np, "__version__", "1.0.0")
+    k2 = cache.entry_key(demo.demo.uncached, (3,), {})
+    assert k1 != k2 and "numpy=1.0.0" in k2[1]
+    assert cache.code_status() is None, cache.code_status()
+    demo.demo(3)
+    assert demo.CALLS == [3, 3] and len(entries(folder)) == 2
+    monkeypatch.setattr(scipy, "__version__", "0.1", raising=True)
+    assert "scipy=0.1" in cache.entry_key(demo.demo.uncached, (3,), {})[1]
+
+
+def test_no_cache_env(folder, demo, monkeypatch):
+    monkeypatch.setenv("DSMLIB_NO_CACHE", "1")
+    demo.demo(3)
+    demo.demo(3)
+    assert demo.CALLS == [3, 3] and not entries(folder)
+
+
+def test_unencodable_result_is_returned_uncached(folder):
+    @cache.disk_cached
+    def f(n: int):
+        return {"a": object()}
+
+    assert isinstance(f(1)["a"], object) and not entries(folder)
+
+
+# ------------------------------------------------------------------ the folder
+
+
+def test_default_folder_is_in_the_checkout_or_user_cache(monkeypatch):
+    monkeypatch.delenv("DSMLIB_CACHE_DIR", raising=False)
+    cands = cache._candidates()
+    assert cands[0] == REPO / ".cache" / "dsmlib"
+    tmp = Path(tempfile.gettempdir()).resolve()
+    assert all(tmp not in c.resolve().parents for c in cands[1:]) or "XDG_CACHE_HOME" in os.environ
+
+
+def test_shared_tmp_folder_is_never_used(tmp_path, monkeypatch, demo):
+    """Checkout and user cache unwritable: compute without caching, never fall back to /tmp."""
+    shared = Path(tempfile.gettempdir()) / "dsmlib-cache"
+    monkeypatch.delenv("DSMLIB_CACHE_DIR", raising=False)
+    monkeypatch.delenv("DSMLIB_NO_CACHE", raising=False)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setattr(cache, "_candidates", lambda: [blocker / "a", blocker / "b"])
+    before = set(shared.iterdir()) if shared.is_dir() else None
+    with pytest.warns(cache.CacheWarning, match="computed without caching"):
+        assert cache.cache_dir() is None
+        r = demo.demo(3)
+    assert type(r) is demo.DemoResult
+    after = set(shared.iterdir()) if shared.is_dir() else None
+    assert before == after
+    # and nothing in cache.py names a temporary folder
+    assert "gettempdir" not in Path(cache.__file__).read_text()
+
+
+def test_group_writable_folder_is_refused(tmp_path, monkeypatch, demo):
+    d = tmp_path / "shared"
+    d.mkdir()
+    d.chmod(0o777)
+    monkeypatch.setenv("DSMLIB_CACHE_DIR", str(d))
+    monkeypatch.delenv("DSMLIB_NO_CACHE", raising=False)
+    with pytest.warns(cache.CacheWarning, match="writable by group or others"):
+        demo.demo(3)
+        demo.demo(3)
+    assert demo.CALLS == [3, 3] and not list(d.iterdir())
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to chown")
+def test_folder_of_another_user_is_refused(tmp_path, monkeypatch, demo):
+    d = tmp_path / "theirs"
+    d.mkdir(mode=0o755)
+    os.chown(d, 12345, 12345)
+    monkeypatch.setenv("DSMLIB_CACHE_DIR", str(d))
+    monkeypatch.delenv("DSMLIB_NO_CACHE", raising=False)
+    with pytest.warns(cache.CacheWarning, match="owned by uid 12345"):
+        assert cache.cache_dir() is None
+
+
+def test_unwritable_entry_degrades(folder, demo):
+    """Writing fails (as root, chmod cannot make a folder read-only: block the temp file)."""
+    key, _ = cache.entry_key(demo.demo.uncached, (3,), {})
+    (folder / f".demo-{key}.npz.tmp{os.getpid()}").mkdir()
+    with pytest.warns(cache.CacheWarning, match="cannot write"):
+        r = demo.demo(3)
+    assert type(r) is demo.DemoResult and not entries(folder)
+
+
+def test_read_only_folder_degrades_really(tmp_path, monkeypatch, demo):
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        pytest.skip("root ignores file permissions")
+    d = tmp_path / "ro"
+    d.mkdir(mode=0o700)
+    d.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    monkeypatch.setenv("DSMLIB_CACHE_DIR", str(d))
+    monkeypatch.delenv("DSMLIB_NO_CACHE", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cache.CacheWarning)
+        assert type(demo.demo(3)) is demo.DemoResult
+
+
+def test_real_experiment_round_trip(folder):
+    """A real result type (nested dataclasses, numpy scalars) survives the format."""
+    from dsmlib.experiments import ch02_sinkhorn_q as ch
+
+    cfg = ch.SweepConfig(n=8, temperatures=(0.1, 1.0), seeds=(0, 1), per_seed=3)
+    r = ch.sweep_experiment(cfg)
+    r2 = cache.disk_cached(ch.sweep_experiment.uncached)(cfg)
+    assert type(r2) is type(r)
+    for f in dataclasses.fields(r):
+        a, b = getattr(r, f.name), getattr(r2, f.name)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b
