@@ -39,7 +39,7 @@ _STYLE = {
     "confirmed": ("tip", "bdg-success"),
     "qualified": ("warning", "bdg-warning"),
     "refuted": ("danger", "bdg-danger"),
-    "not-tested": ("note", "bdg-secondary"),
+    "not-tested": ("note", "bdg-muted"),
 }
 
 #: what each severity means, in words a reader can use
@@ -130,35 +130,23 @@ def _chapter_link(cid: str) -> str:
 
 
 def ledger_markdown(verdicts: list[Verdict] | None = None, *, link: bool = True) -> str:
-    """Every claim in one MyST table: id, paper, location, statement, verdict, severity, chapter.
+    """Every claim in one MyST table: id, where in the paper, statement, verdict (with its
+    severity), chapter.
 
     Ids link to the statement's box in its chapter (tested claims only); a not-tested row
     says what the test needs. Evidence lives in each chapter's verdict box.
     """
     verdicts = ledger() if verdicts is None else verdicts
-    rows = [
-        "| claim | paper | where | statement | verdict | severity | chapter |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    rows = ["| claim | where | statement | verdict | ch. |", "| --- | --- | --- | --- | --- |"]
     for v in verdicts:
         claim = CLAIMS[v.claim_id]
         statement = claim.statement
         if v.verdict == "not-tested":
             statement += f" *(not tested: {escape_md(v.evidence)})*"
+        verdict_cell = badge(v.verdict) + (f" *{v.severity}*" if v.severity else "")
+        where = f"{_paper_short(v.claim_id)} {claim.location}"
         rows.append(
-            "| "
-            + " | ".join(
-                [
-                    _ref(v, link),
-                    _paper_short(v.claim_id),
-                    claim.location,
-                    _cell(statement),
-                    badge(v.verdict),
-                    v.severity,
-                    _chapter_link(v.claim_id),
-                ]
-            )
-            + " |"
+            f"| {_ref(v, link)} | {where} | {_cell(statement)} | {verdict_cell} | {_chapter_link(v.claim_id)} |"
         )
     return "\n".join(rows)
 
@@ -184,7 +172,9 @@ def filter_controls_html() -> str:
     var shown = 0, all = rows();
     all.forEach(function (tr) {{
       var c = tr.querySelectorAll("td");
-      var ok = (!p || c[1].textContent.trim() === p) && (!v || c[4].textContent.trim() === v);
+      var id = c[0].textContent.trim(), shown_v = c[3].textContent.trim().split(/\s+/)[0];
+      var paper = id.indexOf("BK-") === 0 ? "book" : id.slice(0, 2);
+      var ok = (!p || paper === p) && (!v || shown_v === v);
       tr.style.display = ok ? "" : "none";
       if (ok) shown += 1;
     }});

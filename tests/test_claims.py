@@ -83,7 +83,7 @@ def test_ledger_line_format_and_unregistered_claims(monkeypatch, capsys):
     assert claims.evaluate("HT-A1", result=2.0).verdict == "refuted"
     md = ledger_view.summary_markdown(claims.ledger())
     assert "**1** {bdg-success}`confirmed`" in md
-    assert f"**{len(claims.CLAIMS) - 1}** {{bdg-secondary}}`not-tested`" in md
+    assert f"**{len(claims.CLAIMS) - 1}** {{bdg-muted}}`not-tested`" in md
     table = claims.ledger_markdown(claims.ledger())
     assert "{prf:ref}`HT-A1 <ht-a1>`" in table and table.count("\n") == len(claims.CLAIMS) + 1
 
