@@ -49,8 +49,9 @@ book: setup
 	$(JB) build . --keep-going
 	@echo "Book built: file://$(CURDIR)/_build/html/index.html"
 
-## test: unit tests, every notebook under strict nbval, a warnings-as-errors build, the browser test
-test: setup unit nbval build-strict browser
+## test: unit tests, every notebook under strict nbval, a warnings-as-errors build, the browser
+## tests of the HTML book and of a chapter in JupyterLab
+test: setup unit nbval build-strict browser lab-test
 
 unit: setup
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider

@@ -172,7 +172,7 @@ def filter_controls_html() -> str:
     var shown = 0, all = rows();
     all.forEach(function (tr) {{
       var c = tr.querySelectorAll("td");
-      var id = c[0].textContent.trim(), shown_v = c[3].textContent.trim().split(/\s+/)[0];
+      var id = c[0].textContent.trim(), shown_v = c[3].textContent.trim().split(/\\s+/)[0];
       var paper = id.indexOf("BK-") === 0 ? "book" : id.slice(0, 2);
       var ok = (!p || paper === p) && (!v || shown_v === v);
       tr.style.display = ok ? "" : "none";
