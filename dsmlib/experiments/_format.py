@@ -7,9 +7,11 @@ BLAS builds) print as ``< floor``.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-__all__ = ["sig", "small"]
+__all__ = ["mtex", "sig", "small", "tex"]
 
 
 def sig(x: float, digits: int = 2) -> str:
@@ -25,3 +27,28 @@ def sig(x: float, digits: int = 2) -> str:
 def small(x: float, floor: float = 1e-12, digits: int = 2) -> str:
     """Like :func:`sig`, but values below ``floor`` in magnitude print as ``"< floor"``."""
     return f"< {floor:g}" if abs(float(x)) < floor else sig(x, digits)
+
+
+_EXP = re.compile(r"^([+-]?[0-9.]*)e([+-]?)0*([0-9]+)$")
+
+
+def tex(s: str) -> str:
+    """A number formatted by :func:`sig`/:func:`small` as LaTeX with the same digits.
+
+    ``"1.3e-09"`` becomes ``1.3\\times 10^{-9}``, ``"1e-12"`` becomes ``10^{-12}``,
+    ``"< 1e-12"`` becomes ``< 10^{-12}``; plain decimals are returned unchanged.
+    """
+    s = str(s).strip()
+    if s.startswith("< "):
+        return "< " + tex(s[2:])
+    m = _EXP.match(s)
+    if not m:
+        return s
+    mant, sign, exp = m.groups()
+    e = f"10^{{{'-' if sign == '-' else ''}{exp}}}"
+    return e if mant in ("1", "") else rf"{mant}\times {e}"
+
+
+def mtex(s: str) -> str:
+    """A formatted number as inline MyST maths: ``$...$`` around :func:`tex`."""
+    return f"${tex(s)}$"

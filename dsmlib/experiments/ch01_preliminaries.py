@@ -23,7 +23,6 @@ All random draws are seeded explicitly; nothing loops over trials in Python.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +36,8 @@ from ..attention import pure_san, random_san_weights
 from ..cache import disk_cached
 from ._format import sig as _sig
 from ._format import small as _tiny
+from ._format import mtex as _m
+from ._format import tex as _tex
 from ..claims import Verdict, register, severity, verdict
 
 __all__ = [
@@ -88,29 +89,6 @@ def _decade(x: float) -> str:
     return "0" if x <= 0 else (str(x) if not np.isfinite(x) else f"1e{int(np.ceil(np.log10(x)))}")
 
 
-_EXP = re.compile(r"^([+-]?[0-9.]*)e([+-]?)0*([0-9]+)$")
-
-
-def _tex(s: str) -> str:
-    """A number formatted by ``sig``/``small``/``_decade`` as LaTeX with the same digits.
-
-    ``"1.3e-09"`` becomes ``1.3\\times 10^{-9}``, ``"1e-12"`` becomes ``10^{-12}``,
-    ``"< 1e-12"`` becomes ``< 10^{-12}``; plain decimals are returned unchanged.
-    """
-    s = str(s).strip()
-    if s.startswith("< "):
-        return "< " + _tex(s[2:])
-    m = _EXP.match(s)
-    if not m:
-        return s
-    mant, sign, exp = m.groups()
-    e = f"10^{{{'-' if sign == '-' else ''}{exp}}}"
-    return e if mant in ("1", "") else rf"{mant}\times {e}"
-
-
-def _m(s: str) -> str:
-    """A formatted number as inline MyST maths: ``$...$``."""
-    return f"${_tex(s)}$"
 
 
 def _seeded_uniform(n: int, seeds: tuple[int, ...], per_seed: int) -> NDArray[np.float64]:

@@ -23,7 +23,6 @@ two seeds of the same normalisation, in every Softmax/Sinkhorn pairing of seeds.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,30 +36,9 @@ from ..claims import Verdict, register, severity, verdict
 from ..spectra import rank_one_residual
 from ..trained import model as tm
 from ._format import sig, small
+from ._format import mtex as _m
+from ._format import tex as _tex
 
-_EXP = re.compile(r"^([+-]?[0-9.]*)e([+-]?)0*([0-9]+)$")
-
-
-def _tex(s: str) -> str:
-    """A number formatted by ``sig``/``small`` as LaTeX with the same digits.
-
-    ``"1.3e-09"`` becomes ``1.3\\times 10^{-9}``, ``"< 1e-12"`` becomes ``< 10^{-12}``;
-    plain decimals are returned unchanged.
-    """
-    s = str(s).strip()
-    if s.startswith("< "):
-        return "< " + _tex(s[2:])
-    m = _EXP.match(s)
-    if not m:
-        return s
-    mant, sign, exp = m.groups()
-    e = f"10^{{{'-' if sign == '-' else ''}{exp}}}"
-    return e if mant in ("1", "") else rf"{mant}\times {e}"
-
-
-def _m(s: str) -> str:
-    """A formatted number as inline MyST maths: ``$...$``."""
-    return f"${_tex(s)}$"
 from .ch05_rank_decay import FLOOR, RandomProductsConfig, fit_laws, random_products_experiment, spec_norm
 
 DATASETS = ("mnist", "digits")

@@ -24,7 +24,6 @@ All random draws are seeded; nothing loops over trials in Python.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +33,8 @@ from scipy import optimize, stats
 from ... import center, layer_norm, random_dsm, sigma2
 from ...cache import disk_cached
 from .._format import sig as _sig
+from .._format import mtex as _m
+from .._format import tex as _tex
 from ...claims import Verdict, register, severity, verdict
 from ...noise import (
     cosine,
@@ -88,29 +89,6 @@ TEMPS: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
 # ----------------------------------------------------------------------------- helpers
-_EXP = re.compile(r"^([+-]?[0-9.]*)e([+-]?)0*([0-9]+)$")
-
-
-def _tex(s: str) -> str:
-    """A number formatted by ``sig`` as LaTeX with the same digits.
-
-    ``"1.3e-09"`` becomes ``1.3\\times 10^{-9}``, ``"1e-12"`` becomes ``10^{-12}``,
-    ``"< 1e-6"`` becomes ``< 10^{-6}``; plain decimals are returned unchanged.
-    """
-    s = str(s).strip()
-    if s.startswith("< "):
-        return "< " + _tex(s[2:])
-    m = _EXP.match(s)
-    if not m:
-        return s
-    mant, sign, exp = m.groups()
-    e = f"10^{{{'-' if sign == '-' else ''}{exp}}}"
-    return e if mant in ("1", "") else rf"{mant}\times {e}"
-
-
-def _m(s: str) -> str:
-    """A formatted number as inline MyST maths: ``$...$``."""
-    return f"${_tex(s)}$"
 
 
 def dsm_batch(n: int, temperature: float, seeds: tuple[int, ...], per_seed: int) -> NDArray[np.float64]:
