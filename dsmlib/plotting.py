@@ -60,7 +60,7 @@ def use_style() -> None:
 
 
 #: the widest figure the book's text column shows at full size (inches)
-MAX_WIDTH = 7.3
+MAX_WIDTH = 7.5
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 7.0, height: float = 4.0, **kw: Any):
