@@ -287,6 +287,66 @@ def _stab_one(S, div, n_iter, tol, absorb, out, u, v, acc, f, g, work):  # pragm
 
 
 @_jit()
+def _min_max(A, lo, hi):  # pragma: no cover - compiled
+    """``(min A, max A)`` of a finite 2-d array (n, m); ``lo, hi`` are work vectors (m,).
+
+    Column-wise extremes first (an elementwise, vectorised compare-and-select over each
+    row), then those of the m columns: exact, no reduction is re-associated.
+    """
+    m = A.shape[1]
+    A0 = A[0]
+    for j in range(m):
+        lo[j] = A0[j]
+        hi[j] = A0[j]
+    for i in range(1, A.shape[0]):
+        Ai = A[i]
+        for j in range(m):
+            a = Ai[j]
+            hi[j] = a if a > hi[j] else hi[j]
+            lo[j] = a if a < lo[j] else lo[j]
+    a_lo = lo[0]
+    a_hi = hi[0]
+    for j in range(m):
+        a_hi = hi[j] if hi[j] > a_hi else a_hi
+        a_lo = lo[j] if lo[j] < a_lo else a_lo
+    return a_lo, a_hi
+
+
+@_jit()
+def _shift(S, div, out, mx, mn):  # pragma: no cover - compiled
+    """``out[b] = S[b] / div - max(S[b] / div)`` per matrix, in one pass; ``mx[b], mn[b]``
+    are the max and min of ``S[b] / div``.
+
+    The extremes are taken on the finite ``S[b]`` and divided afterwards: a correctly
+    rounded division is monotone, so they are the extremes of the rounded quotients, and
+    ``out`` is bit for bit numpy's ``np.divide(S, div) - max``.
+    """
+    wlo = np.empty(S.shape[2])
+    whi = np.empty(S.shape[2])
+    for b in range(S.shape[0]):
+        Sb = S[b]
+        lo, hi = _min_max(Sb, wlo, whi)
+        if div > 0.0:
+            top = hi / div
+            bot = lo / div
+        else:
+            top = lo / div
+            bot = hi / div
+        mx[b] = top
+        mn[b] = bot
+        ob = out[b]
+        for i in range(Sb.shape[0]):
+            Si = Sb[i]
+            oi = ob[i]
+            if div == 1.0:  # x / 1 == x: no division pass
+                for j in range(Sb.shape[1]):
+                    oi[j] = Si[j] - top
+            else:
+                for j in range(Sb.shape[1]):
+                    oi[j] = Si[j] / div - top
+
+
+@_jit()
 def _iterate(K, S, div, use_log, n_iter, tol, absorb, its, errs, logd, colerr):  # pragma: no cover
     """Scale each K[b] = exp(S[b] / div - max) in place (log domain from S[b] where use_log[b]).
 
@@ -318,60 +378,262 @@ def _iterate(K, S, div, use_log, n_iter, tol, absorb, its, errs, logd, colerr): 
 
 
 @_jit(fastmath=_FAST)
-def _tridiagonalise(A, d, e, v, p):  # pragma: no cover - compiled
+def _gram(M, G):  # pragma: no cover - compiled
+    """``G = M M^T`` (n, n): the lower triangle in 4 x 4 register blocks, then mirrored.
+
+    Each entry is one dot product of two contiguous rows (vectorised over the column
+    index, re-associated); half the products of a general matrix product.
+    """
+    n = M.shape[0]
+    i = 0
+    while i + 4 <= n:
+        j = 0
+        while j <= i:
+            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
+            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
+            for k in range(n):
+                a0 = M[i, k]
+                a1 = M[i + 1, k]
+                a2 = M[i + 2, k]
+                a3 = M[i + 3, k]
+                b0 = M[j, k]
+                b1 = M[j + 1, k]
+                b2 = M[j + 2, k]
+                b3 = M[j + 3, k]
+                s00 += a0 * b0
+                s01 += a0 * b1
+                s02 += a0 * b2
+                s03 += a0 * b3
+                s10 += a1 * b0
+                s11 += a1 * b1
+                s12 += a1 * b2
+                s13 += a1 * b3
+                s20 += a2 * b0
+                s21 += a2 * b1
+                s22 += a2 * b2
+                s23 += a2 * b3
+                s30 += a3 * b0
+                s31 += a3 * b1
+                s32 += a3 * b2
+                s33 += a3 * b3
+            G[i, j] = s00
+            G[i, j + 1] = s01
+            G[i, j + 2] = s02
+            G[i, j + 3] = s03
+            G[i + 1, j] = s10
+            G[i + 1, j + 1] = s11
+            G[i + 1, j + 2] = s12
+            G[i + 1, j + 3] = s13
+            G[i + 2, j] = s20
+            G[i + 2, j + 1] = s21
+            G[i + 2, j + 2] = s22
+            G[i + 2, j + 3] = s23
+            G[i + 3, j] = s30
+            G[i + 3, j + 1] = s31
+            G[i + 3, j + 2] = s32
+            G[i + 3, j + 3] = s33
+            j += 4
+        i += 4
+    for r in range(i, n):  # rows left over when n is not a multiple of 4
+        for c in range(r + 1):
+            G[r, c] = _dot(M[r], M[c])
+    for r in range(n):
+        for c in range(r + 1, n):
+            G[r, c] = G[c, r]
+
+
+@_jit()
+def _max_abs(A):  # pragma: no cover - compiled
+    """``max |A_ij|`` of a finite 2-d array (n, m) (as :func:`_min_max`)."""
+    m = A.shape[1]
+    w = np.zeros(m)
+    for i in range(A.shape[0]):
+        Ai = A[i]
+        for j in range(m):
+            a = abs(Ai[j])
+            w[j] = a if a > w[j] else w[j]
+    r = 0.0
+    for j in range(m):
+        r = w[j] if w[j] > r else r
+    return r
+
+
+@_jit(fastmath=_FAST)
+def _lambda1_bounds(G):  # pragma: no cover - compiled
+    """Bounds on the largest eigenvalue of the symmetric G and its largest diagonal entry.
+
+    ``max(max_i G_ii, 1^T G 1 / n) <= lambda_1 <= max_i sum_j |G_ij|`` (Rayleigh quotients
+    and Gershgorin; the caller pads them by the rounding of the tridiagonalisation).
+    """
+    n = G.shape[0]
+    dmax = 0.0
+    hi = 0.0
+    tot = 0.0
+    for i in range(n):
+        Gi = G[i]
+        r = 0.0
+        rs = 0.0
+        for j in range(n):
+            r += abs(Gi[j])
+            rs += Gi[j]
+        hi = max(hi, r)
+        tot += rs
+        dmax = max(dmax, Gi[i])
+    return max(dmax, tot / n), hi, dmax
+
+
+@_jit(fastmath=_FAST)
+def _update_accumulate(A, k1, m, vp, wp, v, acc):  # pragma: no cover - compiled
+    """For the rows of the trailing block ``T = A[k1:, k1:]`` (m x m), four at a time:
+    ``T_i -= vp_i wp + wp_i vp`` (the pending rank-2 update), then ``acc += v_i T_i``."""
+    i = 0
+    while i + 4 <= m:
+        r0 = A[k1 + i, k1:]
+        r1 = A[k1 + i + 1, k1:]
+        r2 = A[k1 + i + 2, k1:]
+        r3 = A[k1 + i + 3, k1:]
+        a0 = vp[i]
+        b0 = wp[i]
+        c0 = v[i]
+        a1 = vp[i + 1]
+        b1 = wp[i + 1]
+        c1 = v[i + 1]
+        a2 = vp[i + 2]
+        b2 = wp[i + 2]
+        c2 = v[i + 2]
+        a3 = vp[i + 3]
+        b3 = wp[i + 3]
+        c3 = v[i + 3]
+        for j in range(m):
+            wj = wp[j]
+            vj = vp[j]
+            x0 = r0[j] - (a0 * wj + b0 * vj)
+            x1 = r1[j] - (a1 * wj + b1 * vj)
+            x2 = r2[j] - (a2 * wj + b2 * vj)
+            x3 = r3[j] - (a3 * wj + b3 * vj)
+            r0[j] = x0
+            r1[j] = x1
+            r2[j] = x2
+            r3[j] = x3
+            acc[j] += (c0 * x0 + c1 * x1) + (c2 * x2 + c3 * x3)
+        i += 4
+    while i < m:
+        row = A[k1 + i, k1:]
+        a = vp[i]
+        b = wp[i]
+        ci = v[i]
+        for j in range(m):
+            x = row[j] - (a * wp[j] + b * vp[j])
+            row[j] = x
+            acc[j] += ci * x
+        i += 1
+
+
+@_jit(fastmath=_FAST)
+def _accumulate(A, k1, m, v, acc):  # pragma: no cover - compiled
+    """``acc += sum_i v_i T_i`` over the rows of ``T = A[k1:, k1:]`` (m x m), four at a time."""
+    i = 0
+    while i + 4 <= m:
+        r0 = A[k1 + i, k1:]
+        r1 = A[k1 + i + 1, k1:]
+        r2 = A[k1 + i + 2, k1:]
+        r3 = A[k1 + i + 3, k1:]
+        c0 = v[i]
+        c1 = v[i + 1]
+        c2 = v[i + 2]
+        c3 = v[i + 3]
+        for j in range(m):
+            acc[j] += (c0 * r0[j] + c1 * r1[j]) + (c2 * r2[j] + c3 * r3[j])
+        i += 4
+    while i < m:
+        row = A[k1 + i, k1:]
+        ci = v[i]
+        for j in range(m):
+            acc[j] += ci * row[j]
+        i += 1
+
+
+@_jit(fastmath=_FAST)
+def _tridiagonalise(A, d, e, v, w, vp, wp):  # pragma: no cover - compiled
     """Householder reduction of the symmetric A (n, n, destroyed) to tridiagonal (d, e).
 
-    Step k reflects rows/columns k+1.. so that column k is zero below the subdiagonal
-    (LAPACK ``dsytd2``): ``p = tau T v``, ``w = p - (tau/2)(p.v) v``,
-    ``T -= v w^T + w v^T`` on the trailing block ``T``. Full storage, so that every inner
-    loop runs over a contiguous row (``T v`` as a sum of rows, ``T`` being symmetric).
+    The maths of LAPACK ``dsytd2``: step k reflects rows/columns k+1.. so that column k
+    is zero below the subdiagonal, ``p = tau T v``, ``w = p - (tau/2)(p.v) v``,
+    ``T -= v w^T + w v^T`` on the trailing block ``T``. Fused: the rank-2 update of step
+    k-1 is applied to each row of the trailing block in the same pass that accumulates
+    ``T v`` for step k (as a sum of rows, ``T`` being symmetric), four rows at a time, so
+    that ``T`` is read and written once per step. Full storage: every inner loop runs over
+    a contiguous row. ``v, w, vp, wp`` are work vectors of length n.
     """
     n = A.shape[0]
+    have = False  # a rank-2 update (vp, wp) of the previous step not yet applied
     for k in range(n - 2):
         m = n - k - 1
-        x = A[k, k + 1 :]  # = column k below the diagonal (A is symmetric)
-        alpha = x[0]
+        rowk = A[k, k:]
+        if have:  # row k (= column k) up to date
+            a = vp[k]
+            b = wp[k]
+            vq = vp[k:]
+            wq = wp[k:]
+            for j in range(m + 1):
+                rowk[j] -= a * wq[j] + b * vq[j]
+        d[k] = rowk[0]
+        alpha = rowk[1]
+        x = rowk[1:]
+        x2 = rowk[2:]
         sig = 0.0
-        for i in range(1, m):
-            sig += x[i] * x[i]
-        d[k] = A[k, k]
-        if sig == 0.0:
+        for j in range(m - 1):
+            sig += x2[j] * x2[j]
+        vt = v[k + 1 :]
+        wt = w[k + 1 :]
+        vpt = vp[k + 1 :]
+        wpt = wp[k + 1 :]
+        if sig == 0.0:  # column k is already reduced: only the pending update remains
             e[k] = alpha
+            if have:
+                for i in range(m):
+                    row = A[k + 1 + i, k + 1 :]
+                    a = vpt[i]
+                    b = wpt[i]
+                    for j in range(m):
+                        row[j] -= a * wpt[j] + b * vpt[j]
+            have = False
             continue
         beta = -math.copysign(math.sqrt(alpha * alpha + sig), alpha)
         tau = (beta - alpha) / beta
         scal = 1.0 / (alpha - beta)
         e[k] = beta
-        v[0] = 1.0
-        for i in range(1, m):
-            v[i] = x[i] * scal
-        for i in range(m):
-            p[i] = 0.0
-        for i in range(m):  # p = T v = sum_i v_i T[i, :]
-            row = A[k + 1 + i, k + 1 :]
-            vi = v[i]
-            for j in range(m):
-                p[j] += vi * row[j]
+        vt[0] = 1.0
+        for j in range(1, m):
+            vt[j] = x[j] * scal
+        for j in range(m):
+            wt[j] = 0.0
+        if have:
+            _update_accumulate(A, k + 1, m, vpt, wpt, vt, wt)
+        else:
+            _accumulate(A, k + 1, m, vt, wt)
         pv = 0.0
-        for i in range(m):
-            p[i] *= tau
-            pv += p[i] * v[i]
+        for j in range(m):
+            wt[j] *= tau
+            pv += wt[j] * vt[j]
         c = -0.5 * tau * pv
-        for i in range(m):  # w = p - (tau/2)(p.v) v
-            p[i] += c * v[i]
-        for i in range(m):  # T -= v w^T + w v^T
-            row = A[k + 1 + i, k + 1 :]
-            vi = v[i]
-            wi = p[i]
-            for j in range(m):
-                row[j] -= vi * p[j] + wi * v[j]
+        for j in range(m):  # w = p - (tau/2)(p.v) v: the pending update of the next step
+            wpt[j] = wt[j] + c * vt[j]
+            vpt[j] = vt[j]
+        have = True
+    if have:  # the last 2 x 2 block
+        for i in range(n - 2, n):
+            a = vp[i]
+            b = wp[i]
+            for j in range(n - 2, n):
+                A[i, j] -= a * wp[j] + b * vp[j]
     d[n - 2] = A[n - 2, n - 2]
     d[n - 1] = A[n - 1, n - 1]
     e[n - 2] = A[n - 2, n - 1]
 
 
 #: shifts per multisection pass (two AVX-512 vectors of independent Sturm recurrences)
-_P = 16
+_P = 8
 
 
 @_jit(fastmath={"contract"})
@@ -521,42 +783,35 @@ def _gram_top2_range(M, l1, l2, c):  # pragma: no cover - compiled
     e = np.empty(n)
     e2 = np.empty(n)
     v = np.empty(n)
-    p = np.empty(n)
+    w = np.empty(n)
+    vp = np.empty(n)
+    wp = np.empty(n)
+    G = np.empty((n, n))
     x = np.empty(_P)
     q = np.empty(_P)
     cnt = np.empty(_P, dtype=np.int64)
     eps = 2.220446049250313e-16
     for b in range(M.shape[0]):
         Mb = M[b]
-        m = 0.0
-        for i in range(n):
-            for j in range(n):
-                m = max(m, abs(Mb[i, j]))
-        cb = 1.0  # dsmlib._validate.pow2_scale: an exact power of two keeps M M^T in range
-        if m != 0.0 and not (2.0**-_SAFE_EXP <= m <= 2.0**_SAFE_EXP):
-            cb = math.ldexp(1.0, math.frexp(m)[1] - 1)
-            Mb = Mb / cb
+        _gram(Mb, G)
+        lo1, hi1, dmax = _lambda1_bounds(G)
+        cb = 1.0
+        # max|M_ij|^2 <= max_i G_ii <= n max|M_ij|^2: the largest entry lies outside
+        # [2**-SAFE, 2**SAFE] only if max_i G_ii / n < 2**(-2 SAFE) or max_i G_ii > 2**(2 SAFE);
+        # only then is it computed (and the Gram product redone on the scaled matrix)
+        if not (2.0 ** (-2 * _SAFE_EXP) <= dmax / n and dmax <= 2.0 ** (2 * _SAFE_EXP)):
+            m = _max_abs(Mb)
+            if m != 0.0 and not (2.0**-_SAFE_EXP <= m <= 2.0**_SAFE_EXP):
+                cb = math.ldexp(1.0, math.frexp(m)[1] - 1)
+                Mb = Mb / cb  # dsmlib._validate.pow2_scale: an exact power of two keeps M M^T in range
+                _gram(Mb, G)
+                lo1, hi1, dmax = _lambda1_bounds(G)
         c[b] = cb
-        G = Mb @ Mb.T  # BLAS dgemm
-        # bounds on lambda_1 from G: max(diag, Rayleigh quotient of 1) <= lambda_1 <= max row sum
-        lo1 = 0.0
-        hi1 = 0.0
-        tot = 0.0
-        for i in range(n):
-            lo1 = max(lo1, G[i, i])
-            r = 0.0
-            rs = 0.0
-            for j in range(n):
-                r += abs(G[i, j])
-                rs += G[i, j]
-            hi1 = max(hi1, r)
-            tot += rs
-        lo1 = max(lo1, tot / n)
         if hi1 == 0.0:  # M = 0
             l1[b] = 0.0
             l2[b] = 0.0
             continue
-        _tridiagonalise(G, d, e, v, p)
+        _tridiagonalise(G, d, e, v, w, vp, wp)
         glo = np.inf
         ghi = -np.inf
         emax = 0.0
@@ -634,9 +889,10 @@ def sinkhorn_scaled(
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
     r"""Sinkhorn of :math:`\exp(S / \text{div})` per matrix, with the fused kernel.
 
-    Per chunk of matrices (on threads): ``K = exp(S / div - max)`` by numpy's vectorised
-    ``exp`` in the output buffer (the same ``K``, bit for bit, as the numpy
-    implementation), then the compiled kernel scales each matrix in place.
+    Per chunk of matrices (on threads): ``S / div - max`` and the span in one compiled
+    pass, ``K = exp(.)`` by numpy's vectorised ``exp`` in the output buffer (the same
+    ``K``, bit for bit, as the numpy implementation), then the compiled kernel scales
+    each matrix in place.
 
     Parameters
     ----------
@@ -680,15 +936,15 @@ def sinkhorn_scaled(
     def task(c: tuple[int, int]) -> None:
         lo, hi = c
         o, s = out[lo:hi], S[lo:hi]
-        x = s if div == 1.0 else np.divide(s, div, out=o)  # the scores S / div
-        mx = x.max(axis=(-2, -1), keepdims=True)
+        mx = np.empty(hi - lo)
+        mn = np.empty(hi - lo)
+        _shift(s, div, o, mx, mn)  # o = S / div - max, in one pass
         if force_log:
             use_log = np.ones(hi - lo, dtype=np.bool_)
         elif need_span:
-            use_log = (mx[:, 0, 0] - x.min(axis=(-2, -1))) > log_range
+            use_log = (mx - mn) > log_range
         else:
             use_log = np.zeros(hi - lo, dtype=np.bool_)
-        np.subtract(x, mx, out=o)
         np.exp(o, out=o)
         _iterate(o, s, div, use_log, n_iter, tol, ABSORB, its[lo:hi], errs[lo:hi], logd[lo:hi], colerr[lo:hi])
 

@@ -317,12 +317,13 @@ def _kernel_flat(flat, div, span_bound, n_iter, tol):
 def sinkhorn(
     scores: ArrayLike,
     *,
+    temperature: float = 1.0,
     n_iter: int = 200,
     tol: float = 1e-6,
     return_info: bool = False,
     warn: bool = True,
 ):
-    r"""Doubly stochastic normalisation of :math:`\exp(\text{scores})`.
+    r"""Doubly stochastic normalisation of :math:`\exp(\text{scores} / T)`.
 
     Alternates row and column normalisation of :math:`\exp(S)` (HT Algorithm 1;
     RC App. A, Eq. 13) until the maximal marginal error is ``<= tol`` or ``n_iter``
@@ -336,7 +337,12 @@ def sinkhorn(
     Parameters
     ----------
     scores : array_like, shape (..., n, n)
-        Real scores :math:`S`; the matrix normalised is :math:`\exp(S)`. Finite, ``n >= 2``.
+        Real scores :math:`S`; the matrix normalised is :math:`\exp(S / T)`. Finite, ``n >= 2``.
+    temperature : float, default 1.0
+        Temperature :math:`T > 0`. ``sinkhorn(S, temperature=T)`` is ``sinkhorn(S / T)``,
+        bit for bit (``S / T`` is formed chunk by chunk inside the kernel, without a scaled
+        copy of the whole batch): for costs ``d``, ``sinkhorn(-d, temperature=T)`` is HT
+        Algorithm 1 at temperature ``T``.
     n_iter : int, default 200
         Iteration cap :math:`K` (``>= 1``).
     tol : float, default 1e-6
@@ -357,8 +363,8 @@ def sinkhorn(
     Raises
     ------
     ValueError
-        If ``scores`` is not finite, not square, smaller than 2 x 2, or if ``n_iter``
-        or ``tol`` are invalid.
+        If ``scores`` is not finite, not square, smaller than 2 x 2, or if
+        ``temperature``, ``n_iter`` or ``tol`` are invalid.
 
     Examples
     --------
@@ -368,14 +374,16 @@ def sinkhorn(
     True
     """
     S = as_square_batch(scores, "scores")
-    return _sinkhorn(S, 1.0, np.inf, n_iter=n_iter, tol=tol, return_info=return_info, warn=warn)
+    T = check_positive_scalar(temperature, "temperature")
+    return _sinkhorn(S, T, np.inf, n_iter=n_iter, tol=tol, return_info=return_info, warn=warn)
 
 
 def _sinkhorn(S, div, span_bound, *, n_iter, tol, return_info, warn):
     """:func:`sinkhorn` of ``exp(S / div)`` for a validated ``S`` whose score spans are ``<= span_bound``.
 
     ``S = d`` (costs in ``[0, 1)``), ``div = -T``, ``span_bound = 1 / T`` is
-    :func:`random_dsm`: ``d / -T == -d / T`` exactly, without a scaled copy of the costs.
+    :func:`random_dsm`: ``d / -T == -d / T`` exactly, without a scaled copy of the costs;
+    ``div = T`` is :func:`sinkhorn` at temperature ``T``.
     """
     n_iter = check_n_iter(n_iter)
     tol = check_tol(tol)
