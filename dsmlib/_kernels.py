@@ -460,7 +460,8 @@ def _max_abs(A):  # pragma: no cover - compiled
 
 @_jit(fastmath=_FAST)
 def _lambda1_bounds(G):  # pragma: no cover - compiled
-    """Bounds on the largest eigenvalue of the symmetric G and its largest diagonal entry.
+    """Bounds on the largest eigenvalue of the symmetric G, its largest diagonal entry and
+    :math:`\|G\|_F^2 = \sum_j \lambda_j^2`.
 
     ``max(max_i G_ii, 1^T G 1 / n) <= lambda_1 <= max_i sum_j |G_ij|`` (Rayleigh quotients
     and Gershgorin; the caller pads them by the rounding of the tridiagonalisation).
@@ -469,17 +470,21 @@ def _lambda1_bounds(G):  # pragma: no cover - compiled
     dmax = 0.0
     hi = 0.0
     tot = 0.0
+    fro = 0.0
     for i in range(n):
         Gi = G[i]
         r = 0.0
         rs = 0.0
+        f = 0.0
         for j in range(n):
             r += abs(Gi[j])
             rs += Gi[j]
+            f += Gi[j] * Gi[j]
         hi = max(hi, r)
         tot += rs
+        fro += f
         dmax = max(dmax, Gi[i])
-    return max(dmax, tot / n), hi, dmax
+    return max(dmax, tot / n), hi, dmax, fro
 
 
 @_jit(fastmath=_FAST)
@@ -754,18 +759,123 @@ _RTOL = 1e-13
 
 
 @_jit()
-def _top2(d, e2, lo1, hi1, glo, pivmin, x, q, cnt):  # pragma: no cover - compiled
-    """The two largest eigenvalues of the tridiagonal (d, e), ``lo1 <= lambda_1 <= hi1``.
+def _laguerre_eval(d, e2, x, pivmin):  # pragma: no cover - compiled
+    r"""Sturm count below x, :math:`G = \sum_j 1/(x - \lambda_j)` and
+    :math:`H = \sum_j 1/(x - \lambda_j)^2`, in one pass of the LDL^T recurrence.
+
+    With the pivots :math:`q_i` of :math:`T - xI`, :math:`\log|\det| = \sum_i \log|q_i|`,
+    so :math:`G = \sum_i q_i'/q_i` and :math:`H = \sum_i ((q_i'/q_i)^2 - q_i''/q_i)`, where
+    :math:`q_i' = -1 + e_{i-1}^2 q_{i-1}'/q_{i-1}^2` and
+    :math:`q_i'' = e_{i-1}^2 (q_{i-1}''/q_{i-1}^2 - 2 q_{i-1}'^2/q_{i-1}^3)`.
+    """
+    q = d[0] - x
+    if abs(q) <= pivmin:
+        q = -pivmin
+    dq = -1.0
+    ddq = 0.0
+    c = 1 if q < 0.0 else 0
+    r = 1.0 / q
+    t = dq * r
+    G = t
+    H = t * t
+    for i in range(1, d.shape[0]):
+        ei = e2[i - 1]
+        er2 = ei * r * r
+        ddq = er2 * (ddq - 2.0 * dq * dq * r)
+        dq = -1.0 + er2 * dq
+        q = (d[i] - x) - ei * r
+        if abs(q) <= pivmin:
+            q = -pivmin
+        if q < 0.0:
+            c += 1
+        r = 1.0 / q
+        t = dq * r
+        G += t
+        H += t * t - ddq * r
+    return c, G, H
+
+
+@_jit()
+def _laguerre_down(d, e2, x, pole, deflate, N, kcount, atol, rtol, pivmin):  # pragma: no cover
+    r"""Laguerre's method from above to the largest eigenvalue below x, with a certificate.
+
+    Counts the ``N`` eigenvalues that remain after the one at ``pole`` is divided out
+    (Maehly's deflation, if ``deflate``); ``kcount`` is the Sturm count below the start
+    (``n`` for :math:`\lambda_1`, ``n - 1`` for :math:`\lambda_2`: the wanted eigenvalue is the
+    ``kcount``-th). For a polynomial with real roots, Laguerre's iterates from above the
+    largest root decrease monotonically to it, cubically near it. Returns ``(value, ok)``;
+    ``ok`` only with a Sturm-count certificate that the eigenvalue lies within
+    ``atol + rtol |value|`` of ``value`` (otherwise the caller falls back to multisection).
+    """
+    for _ in range(60):
+        c, G, H = _laguerre_eval(d, e2, x, pivmin)
+        tol = atol + rtol * abs(x)
+        if c != kcount:
+            # the previous step overshot (rounding at the root): the eigenvalue is in
+            # [x, previous x); certify [x, x + tol)
+            if c == kcount - 1 and _count_one(d, e2, x + tol, pivmin) == kcount:
+                return x, True
+            return x, False
+        if deflate:
+            t = 1.0 / (x - pole)
+            G -= t
+            H -= t * t
+        if not (G > 0.0 and math.isfinite(G) and math.isfinite(H)):
+            return x, False
+        disc = (N - 1.0) * (N * H - G * G)
+        a = N / (G + math.sqrt(max(disc, 0.0)))
+        xn = x - a
+        if a <= tol:  # the eigenvalue is below x; certify [xn - tol, x)
+            if _count_one(d, e2, xn - tol, pivmin) == kcount - 1:
+                return xn, True
+            return x, False
+        x = xn
+    return x, False
+
+
+@_jit()
+def _top2(d, e2, lo1, hi1, glo, fro, pad, pivmin, x, q, cnt):  # pragma: no cover - compiled
+    r"""The two largest eigenvalues of the tridiagonal (d, e), ``lo1 <= lambda_1 <= hi1``.
 
     Each to ``2 eps lambda_1 + 1e-13 lambda`` (absolute): the float floor of the
     tridiagonal itself, plus a relative 1e-13 (a relative error of 5e-14 in sigma).
+    :math:`\lambda_1` by Laguerre's method from ``hi1``; :math:`\lambda_2` is bracketed from
+    above by :math:`\sqrt{\|G\|_F^2 - \lambda_1^2} \ge \lambda_2` (``fro`` is
+    :math:`\|G\|_F^2`, padded for rounding, and checked by a Sturm count), isolated by
+    multisection, then found by Laguerre's method with :math:`\lambda_1` divided out.
+    Any step that cannot be certified by a Sturm count falls back to multisection and
+    safeguarded Newton (:func:`_kth`).
     """
     n = d.shape[0]
     eps = 2.220446049250313e-16
     atol = 2.0 * eps * max(abs(lo1), abs(hi1)) + pivmin
-    c_lo1 = _count_one(d, e2, lo1, pivmin)
-    l1 = _kth(d, e2, n - 1, lo1, hi1, c_lo1, n, atol, _RTOL, pivmin, x, q, cnt)
+    l1, ok = _laguerre_down(d, e2, hi1, 0.0, False, float(n), n, atol, _RTOL, pivmin)
+    if not ok:  # multisection, then safeguarded Newton
+        c_lo1 = _count_one(d, e2, lo1, pivmin)
+        l1 = _kth(d, e2, n - 1, lo1, hi1, c_lo1, n, atol, _RTOL, pivmin, x, q, cnt)
     atol = 2.0 * eps * abs(l1) + pivmin
+    # lambda_2: multisection until it is isolated, then Laguerre on det(T - xI) / (x - lambda_1)
+    k = n - 2
+    lo, hi = glo, l1 + atol
+    chi = n
+    # sum_{j >= 2} lambda_j^2 = |G|_F^2 - lambda_1^2 >= lambda_2^2, padded for the rounding of
+    # both terms and for the tridiagonalisation
+    ub = math.sqrt(max(fro - l1 * l1, 0.0) + 1e-12 * fro) + pad
+    if ub < hi:
+        cub = _count_one(d, e2, ub, pivmin)
+        if cub > k:  # a valid upper end: lambda_2 < ub
+            hi, chi = ub, cub
+    clo = 0
+    tol = atol + _RTOL * abs(l1)
+    while hi - lo > tol and not (clo == k and chi == k + 1):
+        nlo, nhi, clo, chi = _multisect(d, e2, k, lo, hi, clo, chi, pivmin, x, q, cnt)
+        if nlo == lo and nhi == hi:
+            break
+        lo, hi = nlo, nhi
+    if clo == k and chi == k + 1 and hi < l1:
+        l2, ok = _laguerre_down(d, e2, hi, l1, True, float(n - 1), n - 1, atol, _RTOL, pivmin)
+        if ok and lo <= l2:
+            return l1, l2
     hi2 = l1 + atol
     c_hi2 = _count_one(d, e2, hi2, pivmin)
     return l1, _kth(d, e2, n - 2, glo, hi2, 0, c_hi2, atol, _RTOL, pivmin, x, q, cnt)
@@ -794,7 +904,7 @@ def _gram_top2_range(M, l1, l2, c):  # pragma: no cover - compiled
     for b in range(M.shape[0]):
         Mb = M[b]
         _gram(Mb, G)
-        lo1, hi1, dmax = _lambda1_bounds(G)
+        lo1, hi1, dmax, fro = _lambda1_bounds(G)
         cb = 1.0
         # max|M_ij|^2 <= max_i G_ii <= n max|M_ij|^2: the largest entry lies outside
         # [2**-SAFE, 2**SAFE] only if max_i G_ii / n < 2**(-2 SAFE) or max_i G_ii > 2**(2 SAFE);
@@ -805,7 +915,7 @@ def _gram_top2_range(M, l1, l2, c):  # pragma: no cover - compiled
                 cb = math.ldexp(1.0, math.frexp(m)[1] - 1)
                 Mb = Mb / cb  # dsmlib._validate.pow2_scale: an exact power of two keeps M M^T in range
                 _gram(Mb, G)
-                lo1, hi1, dmax = _lambda1_bounds(G)
+                lo1, hi1, dmax, fro = _lambda1_bounds(G)
         c[b] = cb
         if hi1 == 0.0:  # M = 0
             l1[b] = 0.0
@@ -844,7 +954,7 @@ def _gram_top2_range(M, l1, l2, c):  # pragma: no cover - compiled
         hi1 = min(hi1, ghi) + pad
         lo1 = max(lo1 - pad, glo)
         pivmin = 2.2250738585072014e-308 * max(1.0, emax)
-        l1[b], l2[b] = _top2(d, e2, lo1, hi1, glo, pivmin, x, q, cnt)
+        l1[b], l2[b] = _top2(d, e2, lo1, hi1, glo, fro, pad, pivmin, x, q, cnt)
 
 
 # ------------------------------------------------------------------- Python wrappers
