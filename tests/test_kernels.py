@@ -212,3 +212,60 @@ def test_compile_time_is_reported():
     times = _kernels.warm_up()
     assert {"sinkhorn", "sigma2"} <= set(times)
     assert all(t >= 0 for t in times.values())
+
+
+# ------------------------------------------------------ temperature and the top-two solver
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_temperature_is_division_of_the_scores_bit_for_bit(on):
+    S = -np.random.default_rng(15).random((40, 16, 16))
+    with kernels(on):
+        for T in (0.013, 0.3, 7.0):
+            a, ia = dsmlib.sinkhorn(S, temperature=T, return_info=True, warn=False)
+            b, ib = dsmlib.sinkhorn(S / T, return_info=True, warn=False)
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(ia.n_iter, ib.n_iter)
+        for bad in (0.0, -1.0, np.nan, np.inf, "1"):
+            with pytest.raises(ValueError, match="temperature"):
+                dsmlib.sinkhorn(S, temperature=bad)
+
+
+def _spectrum_gram(lams, rng):
+    """M (n, n) with M M^T = Q diag(lams) Q^T exactly in exact arithmetic."""
+    n = len(lams)
+    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    U, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    return Q @ np.diag(np.sqrt(lams)) @ U.T
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 9, 13, 31, 64, 65, 100])
+def test_gram_top2_any_size_against_lapack(n):
+    # the register-blocked Gram product and the four-row tridiagonalisation at every
+    # remainder of n modulo 4, against LAPACK on the explicit Gram matrix
+    M = np.random.default_rng(16 + n).random((30, n, n))
+    l1, l2, _ = _kernels.gram_top2(M)
+    ev = np.linalg.eigvalsh(M @ M.transpose(0, 2, 1))
+    np.testing.assert_allclose(l1, ev[:, -1], rtol=1e-13)
+    np.testing.assert_allclose(l2, ev[:, -2], rtol=1e-12, atol=1e-14 * ev[:, -1].max())
+
+
+@pytest.mark.parametrize("gap", [0.0, 1e-12, 1e-8, 1e-4, 1e-1])
+def test_gram_top2_clustered_spectra(gap):
+    # lambda_1 - lambda_2, and lambda_2 - lambda_3, from exact ties to well separated:
+    # the Laguerre steps must be certified or fall back to multisection
+    rng = np.random.default_rng(17)
+    n = 24
+    rest = np.sort(rng.random(n - 3))[::-1] * 0.5
+    cases = [
+        np.r_[1.0, 1.0 - gap, 0.9, rest],  # lambda_1 ~ lambda_2
+        np.r_[1.0, 0.7, 0.7 - gap, rest],  # lambda_2 ~ lambda_3
+        np.r_[1.0, 0.7 - gap, 0.7, 0.7, rest[:-1]][:n],  # a triple cluster below lambda_1
+    ]
+    M = np.stack([_spectrum_gram(np.sort(c)[::-1], rng) for c in cases])
+    l1, l2, _ = _kernels.gram_top2(M)
+    ev = np.linalg.eigvalsh(M @ M.transpose(0, 2, 1))
+    # both are backward stable: each is within 4 n eps lambda_1 of the exact eigenvalue
+    tol = 8 * n * np.finfo(float).eps * ev[:, -1]
+    np.testing.assert_array_less(np.abs(l1 - ev[:, -1]), tol)
+    np.testing.assert_array_less(np.abs(l2 - ev[:, -2]), tol)
