@@ -405,3 +405,51 @@ def test_entropy_order():
     r = ch.entropy_order_experiment.uncached(SMALL_ENT)
     assert r.rowH_softmax.shape == (1, 2, 60)
     assert r.share_lower[0, 0] < 0.5
+
+
+# ------------------------------------------------------------ the stored benchmark run
+
+
+def _bench_run():
+    impl = {
+        "dsmlib": {"cpu_seconds": 1.5, "wall_seconds": 0.9, "sigma2_cpu_seconds": 0.9, "runs": 3, "cpu_vs_dsmlib": 1.0},
+        "pot_loop": {"cpu_seconds": 13.5, "wall_seconds": 13.6, "sigma2_cpu_seconds": 3.2, "runs": 3,
+                     "cpu_vs_dsmlib": 9.0},
+        "loop": {"cpu_seconds": 60.0, "wall_seconds": 61.0, "sigma2_cpu_seconds": 4.0, "runs": 1,
+                 "cpu_vs_dsmlib": 40.0},
+    }
+    return {
+        "implementations": impl,
+        "agreement": {"per_implementation": {"pot_loop": {"converged": 15440, "max_mean_diff_per_T": 3e-8}}},
+        "floor": {"compute_floor_cpu_seconds": 0.3, "dsmlib_over_floor": 5.0, "gemm_gflops": 68.0,
+                  "sweep_gflop": {"total": 20.0}},
+        "growth": {"n=64,R=1000": {"n": 64, "R": 1000, "cpu": 1.5}, "n=128,R=250": {"n": 128, "R": 250, "cpu": 2.0},
+                   "n=64,R=10000": {"n": 64, "R": 10000, "cpu": 15.0}, "exponent_n_at_const_Rn2": 0.4,
+                   "exponent_R_at_n64": 1.0},
+        "compile_seconds": {"numba_cold": 10.0, "numba_first_call_this_process": {"sinkhorn": 0.1, "sigma2": 0.05}},
+    }
+
+
+def test_benchmark_table_and_summary_read_the_stored_run(tmp_path):
+    b = _bench_run()
+    table = ch.benchmark_table(b)
+    lines = table.splitlines()
+    assert len(lines) == 2 + 3 and "dsmlib (compiled kernels)" in lines[2]  # sorted by CPU time
+    assert "| 9.0x |" in table and "3.0e-08" in table and "n/a" in lines[2]  # no agreement row for dsmlib
+    s = ch.benchmark_summary(b)
+    assert s["vs_pot_loop"] == "9.0" and s["vs_loop"] == "40.0" and s["sigma2_share"] == "60"
+    assert s["over_floor"] == "5.0" and s["vs_ott"] == "n/a" and s["numba_load"] == "0.15"
+    assert ch.load_benchmark(tmp_path / "missing.json") == {}
+    assert "make bench" in ch.benchmark_table({})
+    assert all(v == "n/a" for k, v in ch.benchmark_summary({}).items() if k != "iterations_identical")
+
+
+def test_benchmark_figure():
+    import matplotlib.pyplot as plt
+
+    fig = ch.benchmark_figure(_bench_run())
+    assert fig is not None and len(fig.axes) == 2
+    assert fig.axes[0].get_xscale() == "log" and fig.axes[1].get_xscale() == "log"
+    assert fig.get_size_inches()[0] <= 7.5
+    plt.close(fig)
+    assert ch.benchmark_figure({}) is None

@@ -38,6 +38,8 @@ from ..cache import disk_cached
 from ..claims import Verdict, register, severity, verdict
 from ._format import sig as _sig
 from ._format import small as fmt_small
+from .ch02.benchmark import *  # noqa: F401,F403
+from .ch02.benchmark import __all__ as _all_benchmark
 from .ch02.common import TEMPERATURES, algorithm1_costs, column_softmax
 from .ch02.common import row_entropy as _row_entropy
 from .ch02.common import sig_range as _range
@@ -80,7 +82,7 @@ __all__ = [
     "story_figure",
     "sweep_experiment",
 ]
-__all__ += _all_convergence + _all_entropy + _all_expansion + _all_filtering + _all_nonnegative
+__all__ += _all_benchmark + _all_convergence + _all_entropy + _all_expansion + _all_filtering + _all_nonnegative
 
 
 def marginal_error_trace(scores: ArrayLike, n_iter: int) -> NDArray[np.float64]:
