@@ -303,8 +303,9 @@ def main(argv=None) -> int:
     Ts = TEMPERATURES[::5] if args.quick else TEMPERATURES
     d = costs(N, 200 if args.quick else len(SEEDS) * PER_SEED)
     R = d.shape[0]
+    load_start = os.getloadavg()[0]
     print(f"HT Exp. 1 sweep: n = {N}, {len(Ts)} temperatures in [{Ts[0]:g}, {Ts[-1]:g}], R = {R}, "
-          f"K = {K_ITER}, tol = {TOL:g}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+          f"K = {K_ITER}, tol = {TOL:g}; {os.cpu_count()} CPUs, load average {load_start:.1f} at start")
     compile_cached = _kernels.warm_up()
     cold = cold_compile_seconds() if _kernels.AVAILABLE and not args.no_cold else float("nan")
     print(f"numba {getattr(_kernels.numba, '__version__', 'absent')}: kernels compiled from an empty cache in "
@@ -478,9 +479,9 @@ def main(argv=None) -> int:
                         "numba": getattr(_kernels.numba, "__version__", None),
                         "pot": _version("ot"), "ott-jax": _version("ott"), "jax": _version("jax"), "torch": _version("torch"),
                         "platform": platform.platform(), "cpus": os.cpu_count(),
-                        "load_average_at_end": os.getloadavg()[0],
-                        "note": "shared machine (a training job and other processes running): CPU-seconds are the "
-                                "primary measure, wall seconds depend on the load"},
+                        "load_average_at_start": load_start, "load_average_at_end": os.getloadavg()[0],
+                        "note": "CPU-seconds of this process (all threads) are the primary measure; wall seconds "
+                                "depend on the machine's load (1-minute load averages above, this run included)"},
         }, indent=1))
         print(f"wrote {OUT}")
     ok = its_same and all(a["ok"] for k, a in agreement.items() if k.startswith("pot"))
