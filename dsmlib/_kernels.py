@@ -53,6 +53,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._validate import SAFE_EXP as _SAFE_EXP
+from ._validate import nonfinite_error
 
 try:  # numba is a pinned dependency; the numpy paths remain as a fallback
     import numba
@@ -294,35 +295,54 @@ def _stab_one(S, div, n_iter, tol, absorb, out, u, v, acc, f, g, work):  # pragm
 
 
 @_jit()
-def _min_max(A, lo, hi):  # pragma: no cover - compiled
-    """``(min A, max A)`` of a finite 2-d array (n, m); ``lo, hi`` are work vectors (m,).
+def _all_finite(A):  # pragma: no cover - compiled
+    """Whether every entry of the 2-d array A is finite (exact; the slow path)."""
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            if not math.isfinite(A[i, j]):
+                return False
+    return True
+
+
+@_jit()
+def _min_max(A, lo, hi, sm):  # pragma: no cover - compiled
+    """``(min A, max A, finite)`` of a 2-d array (n, m); ``lo, hi, sm`` are work vectors (m,).
 
     Column-wise extremes first (an elementwise, vectorised compare-and-select over each
-    row), then those of the m columns: exact, no reduction is re-associated.
+    row), then those of the m columns: exact, no reduction is re-associated. ``finite``
+    tells whether every entry is finite: the column sums ``sm`` carry any NaN or inf (a
+    compare-and-select skips NaN); only when they are not finite (or overflow) are the
+    entries checked one by one.
     """
     m = A.shape[1]
     A0 = A[0]
     for j in range(m):
         lo[j] = A0[j]
         hi[j] = A0[j]
+        sm[j] = A0[j]
     for i in range(1, A.shape[0]):
         Ai = A[i]
         for j in range(m):
             a = Ai[j]
             hi[j] = a if a > hi[j] else hi[j]
             lo[j] = a if a < lo[j] else lo[j]
+            sm[j] += a
     a_lo = lo[0]
     a_hi = hi[0]
+    t = 0.0
     for j in range(m):
         a_hi = hi[j] if hi[j] > a_hi else a_hi
         a_lo = lo[j] if lo[j] < a_lo else a_lo
-    return a_lo, a_hi
+        t += sm[j]
+    finite = math.isfinite(t) or _all_finite(A)
+    return a_lo, a_hi, finite
 
 
 @_jit()
-def _shift(S, div, out, mx, mn):  # pragma: no cover - compiled
+def _shift(S, div, out, mx, mn, finite):  # pragma: no cover - compiled
     """``out[b] = S[b] / div - max(S[b] / div)`` per matrix, in one pass; ``mx[b], mn[b]``
-    are the max and min of ``S[b] / div``.
+    are the max and min of ``S[b] / div``, ``finite[b]`` whether ``S[b]`` is finite (the
+    validation of the scores, done here because this pass reads them anyway).
 
     The extremes are taken on the finite ``S[b]`` and divided afterwards: a correctly
     rounded division is monotone, so they are the extremes of the rounded quotients, and
@@ -330,9 +350,13 @@ def _shift(S, div, out, mx, mn):  # pragma: no cover - compiled
     """
     wlo = np.empty(S.shape[2])
     whi = np.empty(S.shape[2])
+    wsm = np.empty(S.shape[2])
     for b in range(S.shape[0]):
         Sb = S[b]
-        lo, hi = _min_max(Sb, wlo, whi)
+        lo, hi, fin = _min_max(Sb, wlo, whi, wsm)
+        finite[b] = fin
+        if not fin:
+            continue
         if div > 0.0:
             top = hi / div
             bot = lo / div
@@ -582,20 +606,24 @@ def _tridiagonalise(A, d, e, v, w, vp, wp):  # pragma: no cover - compiled
     for k in range(n - 2):
         m = n - k - 1
         rowk = A[k, k:]
-        if have:  # row k (= column k) up to date
-            a = vp[k]
-            b = wp[k]
-            vq = vp[k:]
-            wq = wp[k:]
-            for j in range(m + 1):
-                rowk[j] -= a * wq[j] + b * vq[j]
-        d[k] = rowk[0]
-        alpha = rowk[1]
-        x = rowk[1:]
         x2 = rowk[2:]
         sig = 0.0
-        for j in range(m - 1):
-            sig += x2[j] * x2[j]
+        if have:  # row k (= column k) up to date, and the norm of its part below e_k
+            a = vp[k]
+            b = wp[k]
+            rowk[0] -= a * wp[k] + b * vp[k]
+            rowk[1] -= a * wp[k + 1] + b * vp[k + 1]
+            vq = vp[k + 2 :]
+            wq = wp[k + 2 :]
+            for j in range(m - 1):
+                y = x2[j] - (a * wq[j] + b * vq[j])
+                x2[j] = y
+                sig += y * y
+        else:
+            for j in range(m - 1):
+                sig += x2[j] * x2[j]
+        d[k] = rowk[0]
+        alpha = rowk[1]
         vt = v[k + 1 :]
         wt = w[k + 1 :]
         vpt = vp[k + 1 :]
@@ -616,10 +644,12 @@ def _tridiagonalise(A, d, e, v, w, vp, wp):  # pragma: no cover - compiled
         scal = 1.0 / (alpha - beta)
         e[k] = beta
         vt[0] = 1.0
-        for j in range(1, m):
-            vt[j] = x[j] * scal
-        for j in range(m):
-            wt[j] = 0.0
+        wt[0] = 0.0
+        vs = vt[1:]
+        ws = wt[1:]
+        for j in range(m - 1):
+            vs[j] = x2[j] * scal
+            ws[j] = 0.0
         if have:
             _update_accumulate(A, k + 1, m, vpt, wpt, vt, wt)
         else:
@@ -889,8 +919,12 @@ def _top2(d, e2, lo1, hi1, glo, fro, pad, pivmin, x, q, cnt):  # pragma: no cove
 
 
 @_jit()
-def _gram_top2_range(M, l1, l2, c):  # pragma: no cover - compiled
+def _gram_top2_range(M, l1, l2, c, finite):  # pragma: no cover - compiled
     """l1[b], l2[b] = the two largest eigenvalues of (M[b] / c[b]) (M[b] / c[b])^T.
+
+    ``finite[b]`` tells whether M[b] is finite (NaN or inf reach the Gram matrix, whose
+    squared Frobenius norm is then not finite; only then are the entries checked one by
+    one); for a non-finite M[b] the eigenvalues are NaN.
 
     ``c[b]`` is 1, or the power of two of :func:`dsmlib._validate.pow2_scale` where the
     largest entry of ``M[b]`` lies outside ``[2**-256, 2**256]``.
@@ -912,6 +946,12 @@ def _gram_top2_range(M, l1, l2, c):  # pragma: no cover - compiled
         Mb = M[b]
         _gram(Mb, G)
         lo1, hi1, dmax, fro = _lambda1_bounds(G)
+        finite[b] = math.isfinite(fro) or _all_finite(Mb)
+        if not finite[b]:
+            l1[b] = np.nan
+            l2[b] = np.nan
+            c[b] = 1.0
+            continue
         cb = 1.0
         # max|M_ij|^2 <= max_i G_ii <= n max|M_ij|^2: the largest entry lies outside
         # [2**-SAFE, 2**SAFE] only if max_i G_ii / n < 2**(-2 SAFE) or max_i G_ii > 2**(2 SAFE);
@@ -1003,6 +1043,7 @@ def sinkhorn_scaled(
     *,
     span_bound: float = np.inf,
     force_log: bool = False,
+    name: str = "scores",
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
     r"""Sinkhorn of :math:`\exp(S / \text{div})` per matrix, with the fused kernel.
 
@@ -1014,7 +1055,8 @@ def sinkhorn_scaled(
     Parameters
     ----------
     S : ndarray, shape (B, n, n)
-        Finite scores, float64 (not modified).
+        Scores, float64 (not modified); a ValueError names ``name`` if any is NaN or
+        infinite.
     div : float
         Non-zero divisor applied entrywise as ``S / div``: ``1.0`` for the scores
         themselves, ``-T`` for costs ``d`` at temperature ``T`` (``d / -T == -d / T``
@@ -1028,6 +1070,8 @@ def sinkhorn_scaled(
         below ``log_range`` the span is not computed.
     force_log : bool
         Scale every matrix in the log domain.
+    name : str
+        The argument's name in the error for NaN or infinite scores.
 
     Returns
     -------
@@ -1055,7 +1099,10 @@ def sinkhorn_scaled(
         o, s = out[lo:hi], S[lo:hi]
         mx = np.empty(hi - lo)
         mn = np.empty(hi - lo)
-        _shift(s, div, o, mx, mn)  # o = S / div - max, in one pass
+        fin = np.empty(hi - lo, dtype=np.bool_)
+        _shift(s, div, o, mx, mn, fin)  # o = S / div - max, in one pass
+        if not fin.all():
+            raise nonfinite_error(name)
         if force_log:
             use_log = np.ones(hi - lo, dtype=np.bool_)
         elif need_span:
@@ -1069,13 +1116,18 @@ def sinkhorn_scaled(
     return out, its, errs, logd, colerr
 
 
-def gram_top2(M: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+def gram_top2(
+    M: NDArray[np.float64], name: str = "M"
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     r"""The two largest eigenvalues :math:`\lambda_1 \ge \lambda_2` of :math:`(M/c)(M/c)^\top` per matrix.
 
     Parameters
     ----------
     M : ndarray, shape (B, n, n)
-        Finite, float64, ``n >= 2``.
+        Float64, ``n >= 2``; a ValueError names ``name`` if any entry is NaN or infinite
+        (checked while the Gram products are formed, not in a separate pass).
+    name : str
+        The argument's name in that error.
 
     Returns
     -------
@@ -1092,16 +1144,19 @@ def gram_top2(M: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.f
     l1 = np.empty(B)
     l2 = np.empty(B)
     c = np.empty(B)
+    finite = np.ones(B, dtype=np.bool_)
 
     def task(ch: tuple[int, int]) -> None:
         lo, hi = ch
-        _gram_top2_range(M[lo:hi], l1[lo:hi], l2[lo:hi], c[lo:hi])
+        _gram_top2_range(M[lo:hi], l1[lo:hi], l2[lo:hi], c[lo:hi], finite[lo:hi])
 
     _run_chunks("sigma2", task, B, _CHUNK_ENTRIES // (n * n))
+    if not finite.all():
+        raise nonfinite_error(name)
     return l1, l2, c
 
 
-def sigma2(M: NDArray[np.float64]) -> NDArray[np.float64]:
+def sigma2(M: NDArray[np.float64], name: str = "M") -> NDArray[np.float64]:
     r"""Second singular value of each matrix, by :func:`gram_top2` (the kernel of :func:`dsmlib.sigma2`).
 
     :math:`\sigma_2 = c\sqrt{\lambda_2}`; where :math:`\lambda_2 < 10^{-6}\lambda_1`
@@ -1111,7 +1166,9 @@ def sigma2(M: NDArray[np.float64]) -> NDArray[np.float64]:
     Parameters
     ----------
     M : ndarray, shape (..., n, n)
-        Validated (finite, square, ``n >= 2``).
+        Float64, square, ``n >= 2`` (NaN or inf raise a ValueError naming ``name``).
+    name : str
+        The argument's name in that error.
 
     Returns
     -------
@@ -1119,7 +1176,7 @@ def sigma2(M: NDArray[np.float64]) -> NDArray[np.float64]:
     """
     lead, n = M.shape[:-2], M.shape[-1]
     flat = M.reshape(-1, n, n)
-    l1, l2, c = gram_top2(flat)
+    l1, l2, c = gram_top2(flat, name)
     s2 = np.sqrt(np.maximum(l2, 0.0))
     small = l2 < 1e-6 * l1
     if small.any():

@@ -15,6 +15,7 @@ __all__ = [
     "as_float_array",
     "pow2_scale",
     "as_square_batch",
+    "nonfinite_error",
     "check_dimension",
     "check_positive_scalar",
     "check_n_iter",
@@ -22,8 +23,11 @@ __all__ = [
 ]
 
 
-def as_float_array(x: ArrayLike, name: str, *, min_ndim: int = 0) -> NDArray[np.float64]:
+def as_float_array(x: ArrayLike, name: str, *, min_ndim: int = 0, check_finite: bool = True) -> NDArray[np.float64]:
     """Return ``x`` as a finite float64 array with at least ``min_ndim`` axes.
+
+    ``check_finite=False`` leaves the NaN/inf check to the caller (a compiled kernel that
+    reads every entry anyway and raises :func:`nonfinite_error`).
 
     Raises
     ------
@@ -49,14 +53,20 @@ def as_float_array(x: ArrayLike, name: str, *, min_ndim: int = 0) -> NDArray[np.
         raise ValueError(
             f"{name} must have at least {min_ndim} dimension(s), got shape {arr.shape}"
         )
-    if arr.size and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite entries")
+    if check_finite and arr.size and not np.all(np.isfinite(arr)):
+        raise nonfinite_error(name)
     return arr
 
 
-def as_square_batch(x: ArrayLike, name: str) -> NDArray[np.float64]:
-    """Return ``x`` as a finite float64 array of shape ``(..., n, n)`` with ``n >= 2``."""
-    arr = as_float_array(x, name, min_ndim=2)
+def nonfinite_error(name: str) -> ValueError:
+    """The error for an array with NaN or infinite entries."""
+    return ValueError(f"{name} contains NaN or infinite entries")
+
+
+def as_square_batch(x: ArrayLike, name: str, *, check_finite: bool = True) -> NDArray[np.float64]:
+    """Return ``x`` as a finite float64 array of shape ``(..., n, n)`` with ``n >= 2``
+    (``check_finite`` as in :func:`as_float_array`)."""
+    arr = as_float_array(x, name, min_ndim=2, check_finite=check_finite)
     if arr.shape[-1] != arr.shape[-2]:
         raise ValueError(
             f"{name} must be square over its last two axes, got shape {arr.shape}"

@@ -269,3 +269,33 @@ def test_gram_top2_clustered_spectra(gap):
     tol = 8 * n * np.finfo(float).eps * ev[:, -1]
     np.testing.assert_array_less(np.abs(l1 - ev[:, -1]), tol)
     np.testing.assert_array_less(np.abs(l2 - ev[:, -2]), tol)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("on", [True, False])
+def test_nonfinite_entries_are_rejected_anywhere(bad, on):
+    # the kernels check finiteness inside their first pass: one bad entry, in any matrix
+    # of any chunk, must raise the same error as the numpy path's up-front check
+    rng = np.random.default_rng(18)
+    for b, i, j in ((0, 0, 0), (77, 5, 63), (199, 63, 31)):
+        S = rng.normal(size=(200, 64, 64))
+        S[b, i, j] = bad
+        with kernels(on):
+            with pytest.raises(ValueError, match="scores contains NaN or infinite entries"):
+                dsmlib.sinkhorn(S)
+            with pytest.raises(ValueError, match="scores contains NaN or infinite entries"):
+                dsmlib.sinkhorn(S, temperature=0.5)
+            with pytest.raises(ValueError, match="M contains NaN or infinite entries"):
+                dsmlib.sigma2(S)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the numpy path's span
+@pytest.mark.parametrize("on", [True, False])
+def test_huge_finite_entries_are_not_mistaken_for_inf(on):
+    # sums that overflow (the kernels' quick finiteness test) must fall back to the exact check
+    S = np.full((3, 8, 8), 1.7e308)
+    S[:, ::2] = -1.7e308
+    with kernels(on):
+        M = dsmlib.sinkhorn(S, warn=False)
+        s2 = dsmlib.sigma2(S)
+    assert np.isfinite(M).all() and np.isfinite(s2).all()
