@@ -518,16 +518,19 @@ def _lambda1_bounds(G):  # pragma: no cover - compiled
     return max(dmax, tot / n), hi, dmax, fro
 
 
+@_jit()
+def _four_rows(A, r, c):  # pragma: no cover - compiled
+    """The rows r .. r+3 of A from column c on (views)."""
+    return A[r, c:], A[r + 1, c:], A[r + 2, c:], A[r + 3, c:]
+
+
 @_jit(fastmath=_FAST)
 def _update_accumulate(A, k1, m, vp, wp, v, acc):  # pragma: no cover - compiled
     """For the rows of the trailing block ``T = A[k1:, k1:]`` (m x m), four at a time:
     ``T_i -= vp_i wp + wp_i vp`` (the pending rank-2 update), then ``acc += v_i T_i``."""
     i = 0
     while i + 4 <= m:
-        r0 = A[k1 + i, k1:]
-        r1 = A[k1 + i + 1, k1:]
-        r2 = A[k1 + i + 2, k1:]
-        r3 = A[k1 + i + 3, k1:]
+        r0, r1, r2, r3 = _four_rows(A, k1 + i, k1)
         a0 = vp[i]
         b0 = wp[i]
         c0 = v[i]
@@ -570,10 +573,7 @@ def _accumulate(A, k1, m, v, acc):  # pragma: no cover - compiled
     """``acc += sum_i v_i T_i`` over the rows of ``T = A[k1:, k1:]`` (m x m), four at a time."""
     i = 0
     while i + 4 <= m:
-        r0 = A[k1 + i, k1:]
-        r1 = A[k1 + i + 1, k1:]
-        r2 = A[k1 + i + 2, k1:]
-        r3 = A[k1 + i + 3, k1:]
+        r0, r1, r2, r3 = _four_rows(A, k1 + i, k1)
         c0 = v[i]
         c1 = v[i + 1]
         c2 = v[i + 2]
