@@ -739,6 +739,19 @@ def _multisect(d, e2, k, lo, hi, clo, chi, pivmin, x, q, cnt):  # pragma: no cov
 
 
 @_jit()
+def _isolate(d, e2, k, lo, hi, clo, chi, tol, pivmin, x, q, cnt):  # pragma: no cover - compiled
+    """Multisection passes on [lo, hi] (Sturm counts ``clo <= k < chi``) until it holds the
+    k-th eigenvalue alone or is ``<= tol`` wide; returns ``(lo, hi, clo, chi, stuck)``,
+    ``stuck`` if a pass made no representable progress."""
+    while hi - lo > tol and not (clo == k and chi == k + 1):
+        nlo, nhi, clo, chi = _multisect(d, e2, k, lo, hi, clo, chi, pivmin, x, q, cnt)
+        if nlo == lo and nhi == hi:
+            return lo, hi, clo, chi, True
+        lo, hi = nlo, nhi
+    return lo, hi, clo, chi, False
+
+
+@_jit()
 def _kth(d, e2, k, lo, hi, clo, chi, atol, rtol, pivmin, x, q, cnt):  # pragma: no cover
     r"""The k-th smallest eigenvalue (0-based) of the tridiagonal in [lo, hi], to ``atol + rtol |x|``.
 
@@ -751,11 +764,9 @@ def _kth(d, e2, k, lo, hi, clo, chi, atol, rtol, pivmin, x, q, cnt):  # pragma: 
     ``<= tol`` or the bracket is ``<= tol`` wide.
     """
     tol = atol + rtol * max(abs(lo), abs(hi))
-    while hi - lo > tol and not (clo == k and chi == k + 1):
-        nlo, nhi, clo, chi = _multisect(d, e2, k, lo, hi, clo, chi, pivmin, x, q, cnt)
-        if nlo == lo and nhi == hi:  # no representable progress
-            return 0.5 * (lo + hi)
-        lo, hi = nlo, nhi
+    lo, hi, clo, chi, stuck = _isolate(d, e2, k, lo, hi, clo, chi, tol, pivmin, x, q, cnt)
+    if stuck:  # no representable progress
+        return 0.5 * (lo + hi)
     xk = hi
     prev = np.inf
     for _ in range(200):
@@ -893,8 +904,7 @@ def _top2(d, e2, lo1, hi1, glo, fro, pad, pivmin, x, q, cnt):  # pragma: no cove
     atol = 2.0 * eps * abs(l1) + pivmin
     # lambda_2: multisection until it is isolated, then Laguerre on det(T - xI) / (x - lambda_1)
     k = n - 2
-    lo, hi = glo, l1 + atol
-    chi = n
+    lo, hi, chi = glo, l1 + atol, -1
     # sum_{j >= 2} lambda_j^2 = |G|_F^2 - lambda_1^2 >= lambda_2^2, padded for the rounding of
     # both terms and for the tridiagonalisation
     ub = math.sqrt(max(fro - l1 * l1, 0.0) + 1e-12 * fro) + pad
@@ -902,20 +912,16 @@ def _top2(d, e2, lo1, hi1, glo, fro, pad, pivmin, x, q, cnt):  # pragma: no cove
         cub = _count_one(d, e2, ub, pivmin)
         if cub > k:  # a valid upper end: lambda_2 < ub
             hi, chi = ub, cub
-    clo = 0
+    if chi < 0:
+        chi = _count_one(d, e2, hi, pivmin)
     tol = atol + _RTOL * abs(l1)
-    while hi - lo > tol and not (clo == k and chi == k + 1):
-        nlo, nhi, clo, chi = _multisect(d, e2, k, lo, hi, clo, chi, pivmin, x, q, cnt)
-        if nlo == lo and nhi == hi:
-            break
-        lo, hi = nlo, nhi
+    lo, hi, clo, chi, _ = _isolate(d, e2, k, lo, hi, 0, chi, tol, pivmin, x, q, cnt)
     if clo == k and chi == k + 1 and hi < l1:
         l2, ok = _laguerre_down(d, e2, hi, l1, True, float(n - 1), n - 1, atol, _RTOL, pivmin)
         if ok and lo <= l2:
             return l1, l2
-    hi2 = l1 + atol
-    c_hi2 = _count_one(d, e2, hi2, pivmin)
-    return l1, _kth(d, e2, n - 2, glo, hi2, 0, c_hi2, atol, _RTOL, pivmin, x, q, cnt)
+    # not certified: multisection and safeguarded Newton in the bracket found so far
+    return l1, _kth(d, e2, k, lo, hi, clo, chi, atol, _RTOL, pivmin, x, q, cnt)
 
 
 @_jit()

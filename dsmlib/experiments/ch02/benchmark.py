@@ -98,7 +98,6 @@ def benchmark_summary(b: dict[str, Any]) -> dict[str, str]:
         "exponent_n": _f(b.get("growth", {}).get("exponent_n_at_const_Rn2")),
         "exponent_R": _f(b.get("growth", {}).get("exponent_R_at_n64")),
         "iterations_identical": str(b.get("iterations_identical_to_numpy", "n/a")),
-        "load": _f(b.get("machine", {}).get("load_average_at_end"), "{:.1f}"),
     }
 
 
