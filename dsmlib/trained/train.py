@@ -252,6 +252,15 @@ def save(name: str, params, c: ViTConfig, hist: dict, tc: TrainConfig, extra: di
     return entry
 
 
+def _stored(name: str) -> bool:
+    """True if the manifest lists ``name`` and both its files match their sha256."""
+    entry = json.loads(MANIFEST.read_text()).get(name) if MANIFEST.exists() else None
+    if not entry:
+        return False
+    files = [WEIGHTS_DIR / entry[k]["file"] for k in ("weights", "history")]
+    return all(f.is_file() and sha256(f) == entry[k]["sha256"] for f, k in zip(files, ("weights", "history")))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dataset", choices=_data.DATASETS, required=True)
@@ -262,11 +271,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--core", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=None)
     ap.add_argument("--dry-run", action="store_true", help="train but do not write weights")
+    ap.add_argument("--skip-existing", action="store_true",
+                    help="do nothing if the manifest already lists this model with matching sha256")
     a = ap.parse_args(argv)
     tc = TrainConfig(dataset=a.dataset, normalisation=a.normalisation, seed=a.seed,
                      epochs=EPOCHS[a.dataset] if a.epochs is None else a.epochs,
                      lr=a.lr, max_steps=a.max_steps)
     name = model_name(a.dataset, a.normalisation, a.seed)
+    if a.skip_existing and _stored(name):
+        print(f"[{name}] already stored (sha256 verified): skipped", flush=True)
+        return
     t0, c0 = time.time(), time.process_time()
     params, c, hist = train(tc, log=lambda s: print(f"[{name}] {s}", flush=True))
     extra = {"command": "python -m dsmlib.trained.train " + " ".join(sys.argv[1:] if argv is None else argv),
