@@ -6,7 +6,10 @@ argument and the problem, so that a reader sees *which* input is wrong.
 
 from __future__ import annotations
 
+import hashlib
 import numbers
+import os
+import stat
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -20,6 +23,8 @@ __all__ = [
     "check_positive_scalar",
     "check_n_iter",
     "check_tol",
+    "file_sha256",
+    "read_regular_file",
 ]
 
 
@@ -128,3 +133,44 @@ def pow2_scale(x: NDArray[np.float64], axis: int | tuple[int, ...]) -> NDArray[n
     _, e = np.frexp(m)
     ok = (m == 0) | ((m >= 2.0**-SAFE_EXP) & (m <= 2.0**SAFE_EXP))
     return np.where(ok, 1.0, np.ldexp(1.0, np.where(ok, 0, e - 1)))
+
+
+def read_regular_file(path: str | os.PathLike[str], what: str = "file") -> bytes:
+    """The bytes of ``path``, which must be a regular file (after following symlinks).
+
+    A device, FIFO, socket or folder is refused *before* anything is read from it: the file
+    is opened with ``O_NONBLOCK`` (opening a FIFO never waits for a writer) and checked with
+    ``fstat`` on the open descriptor (no race between the check and the read).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If ``path`` is not a regular file; the message names ``what`` and the path.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} {os.fspath(path)!r} does not exist") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{what} {os.fspath(path)!r} is not a regular file (mode {stat.filemode(st.st_mode)})")
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # replaced between the stat and the open
+            raise ValueError(f"{what} {os.fspath(path)!r} is not a regular file (mode {stat.filemode(st.st_mode)})")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            fd = -1
+            return fh.read()
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def file_sha256(path: str | os.PathLike[str], what: str = "file") -> str:
+    """Hex sha256 of the current content of the regular file ``path`` (see :func:`read_regular_file`)."""
+    return hashlib.sha256(read_regular_file(path, what)).hexdigest()

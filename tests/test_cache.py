@@ -74,6 +74,52 @@ def demo(tmp_path, monkeypatch):
             v = helper(np.arange(n, dtype=float))
             return DemoResult(v, float(stats.chi.sf(1.0, 3)), n, Inner("a", (1, 2.5, "b")),
                               np.float64(v.sum()))
+
+
+        @dataclass(frozen=True)
+        class Cfg:
+            values: object
+            label: str = "c"
+
+
+        @dataclass(frozen=True)
+        class Echo:
+            config: Cfg
+            doubled: np.ndarray
+            items: list
+            table: dict
+
+
+        @disk_cached
+        def echo(config: Cfg) -> Echo:
+            CALLS.append("echo")
+            v = np.asarray(config.values, dtype=float)
+            return Echo(config, 2 * v, [1, 2], {"v": v.copy()})
+
+
+        @disk_cached(files=lambda path, extra=(): [path, *extra])
+        def read_file(path, extra=()) -> DemoResult:
+            CALLS.append("read")
+            with open(path, "rb") as fh:
+                data = fh.read()
+            v = np.frombuffer(data, dtype=np.uint8).astype(float)
+            return DemoResult(v, 0.0, len(data), Inner("f", ()), np.float64(v.sum()))
+
+
+        CHECKED = []
+
+
+        def verify(n):
+            CHECKED.append(n)
+            if n < 0:
+                raise ValueError("input n is corrupt")
+            return {"n-digest": str(n)}
+
+
+        @disk_cached(key=verify)
+        def checked(n) -> DemoResult:
+            CALLS.append("checked")
+            return DemoResult(np.arange(abs(n), dtype=float), 0.0, n, Inner("k", ()), np.float64(0))
         '''
     )
     src.write_text(body)
@@ -284,16 +330,17 @@ def test_shared_tmp_folder_is_never_used(tmp_path, monkeypatch, demo):
     monkeypatch.delenv("DSMLIB_NO_CACHE", raising=False)
     blocker = tmp_path / "file"
     blocker.write_text("")
-    monkeypatch.setattr(cache, "_candidates", lambda: [blocker / "a", blocker / "b"])
+    monkeypatch.setattr(cache.store, "_candidates", lambda: [blocker / "a", blocker / "b"])
     before = set(shared.iterdir()) if shared.is_dir() else None
-    with pytest.warns(cache.CacheWarning, match="computed without caching"):
+    with pytest.warns(cache.CacheWarning) as rec:
         assert cache.cache_dir() is None
+    assert any("computed without caching" in str(w.message) for w in rec)
         r = demo.demo(3)
     assert type(r) is demo.DemoResult
     after = set(shared.iterdir()) if shared.is_dir() else None
     assert before == after
     # and nothing in cache.py names a temporary folder
-    assert "gettempdir" not in Path(cache.__file__).read_text()
+    assert all("gettempdir" not in p.read_text() for p in Path(cache.__file__).parent.glob("*.py"))
 
 
 def test_group_writable_folder_is_refused(tmp_path, monkeypatch, demo):
@@ -355,3 +402,187 @@ def test_real_experiment_round_trip(folder):
             np.testing.assert_array_equal(a, b)
         else:
             assert a == b
+
+
+# ------------------------------------------------------------------ issue 19: lossless keys
+
+
+def test_arrays_that_print_alike_get_different_keys(folder, demo):
+    """Defect 1: a repr summarises arrays above 1,000 entries and prints 8 digits."""
+    a = np.full(1001, 0.05)
+    b = a.copy()
+    b[3:-3] = 50.0
+    assert repr(a) == repr(b)  # the old key material
+    ra = demo.echo(demo.Cfg(a))
+    rb = demo.echo(demo.Cfg(b))
+    assert rb.config.values[500] == 50.0 and rb.doubled[500] == 100.0
+    assert ra.config.values[500] == 0.05
+    r1 = demo.echo(demo.Cfg(np.array([0.05])))
+    r2 = demo.echo(demo.Cfg(np.array([0.0500000001])))
+    assert r2.config.values[0] == 0.0500000001 and r1.config.values[0] == 0.05
+    assert demo.CALLS == ["echo"] * 4
+    k = lambda x: cache.entry_key(demo.echo.uncached, (demo.Cfg(x),), {})[0]  # noqa: E731
+    assert k(np.array([0.0])) != k(np.array([-0.0]))  # bytes, not values
+    assert k(np.array([1.0])) != k(np.array([1.0], dtype=np.float32))  # dtype
+    assert k(np.zeros((2, 3))) != k(np.zeros((3, 2)))  # shape
+    assert k(np.arange(6.0).reshape(2, 3).T) == k(np.ascontiguousarray(np.arange(6.0).reshape(2, 3).T))
+    assert k((1, 2)) != k([1, 2]) and k(1) != k(1.0) and k(True) != k(1)
+    assert k(0.1) != k(0.1 + 2**-56) and k(np.float64(0.1)) != k(0.1)
+    assert k({"a": 1, "b": 2}) == k({"b": 2, "a": 1})
+
+
+def test_the_issue_repro_on_a_real_experiment(folder):
+    """Defect 1 as reported, on chapter 1's sigma1 experiment: 50.0 is asked, 50.0 is served."""
+    from dsmlib.experiments import ch01_preliminaries as ch
+
+    def cfg(t):
+        return ch.Sigma1DrawsConfig(n=4, temperatures=t, draws=1, seeds_per_draw=1, per_seed=2)
+
+    a = np.full(1001, 0.05)
+    b = a.copy()
+    b[3:-3] = 50.0
+    try:
+        ch.sigma1_draws_experiment(cfg(a))
+        r = ch.sigma1_draws_experiment(cfg(b))
+    except (TypeError, ValueError) as exc:  # a config that refuses arrays is also safe
+        pytest.skip(f"config refuses arrays: {exc}")
+    assert np.asarray(r.config.temperatures)[500] == 50.0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [lambda x: x, np.ma.masked_array([1.0, 2.0], mask=[0, 1]), np.array([object()]), {1: 2}, iter([1]), object()],
+    ids=["function", "masked", "object-array", "int-key", "iterator", "object"],
+)
+def test_arguments_without_a_lossless_encoding_are_refused(folder, demo, bad):
+    with pytest.raises(TypeError, match="cannot build a cache key: .*config.values"):
+        demo.echo(demo.Cfg(bad))
+    assert demo.CALLS == [] and not entries(folder)
+    demo.echo.uncached(demo.Cfg(np.array([1.0])))  # the uncached path is always available
+
+
+def test_kernel_switch_and_thread_env_are_in_the_key(folder, demo, monkeypatch):
+    """Defect 8: a cache filled under DSMLIB_KERNELS=1 must not be served under DSMLIB_KERNELS=0."""
+    from dsmlib import _kernels
+
+    k1 = cache.entry_key(demo.demo.uncached, (3,), {})
+    monkeypatch.setattr(_kernels, "ENABLED", not _kernels.ENABLED)
+    k2 = cache.entry_key(demo.demo.uncached, (3,), {})
+    monkeypatch.undo()
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "7")
+    k3 = cache.entry_key(demo.demo.uncached, (3,), {})
+    monkeypatch.setenv("DSMLIB_THREADS", "5")
+    k4 = cache.entry_key(demo.demo.uncached, (3,), {})
+    assert len({k1[0], k2[0], k3[0], k4[0]}) == 4
+    assert "kernels" in k1[1] and "numba=" in k1[1]
+
+
+# ------------------------------------------------------------------ issue 19: read-only results
+
+
+def test_results_are_read_only_and_never_shared(folder, demo):
+    """Defect 3: the in-memory memo handed every caller the same mutable object."""
+    cfg = demo.Cfg(np.arange(4.0))
+    r1 = demo.echo(cfg)
+    with pytest.raises(ValueError, match="read-only"):
+        r1.doubled[:] = 123
+    with pytest.raises(ValueError):
+        r1.doubled.flags.writeable = True  # a view of a read-only array stays read-only
+    r1.items.append(99)  # containers are per call
+    r1.table["v"] = None
+    r2 = demo.echo(cfg)  # memo hit
+    assert r2 is not r1 and r2.items == [1, 2] and r2.table["v"] is not None
+    assert r2.doubled.max() == 6.0 and not r2.doubled.flags.writeable
+    assert not r2.table["v"].flags.writeable and not r2.config.values.flags.writeable
+    r3 = cache.disk_cached(demo.echo.uncached)(cfg)  # from disk
+    assert not r3.doubled.flags.writeable and demo.CALLS == ["echo"]
+    # the caller's own argument is not frozen behind its back
+    assert cfg.values.flags.writeable
+
+
+# ------------------------------------------------------------------ issue 19: input files
+
+
+def test_input_file_content_is_in_the_key_on_every_call(folder, demo, tmp_path):
+    """Defect 2: a changed, truncated or deleted input file is never served a stale result."""
+    f = tmp_path / "weights.bin"
+    f.write_bytes(b"abcd")
+    assert demo.read_file(str(f)).n == 4
+    assert demo.read_file(str(f)).n == 4 and demo.CALLS == ["read"]  # hit
+    st = f.stat()
+    f.write_bytes(b"abce")  # same size, then the old modification time restored
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert demo.read_file(str(f)).values[-1] == ord("e") and demo.CALLS == ["read"] * 2
+    f.write_bytes(b"ab")  # truncated
+    assert demo.read_file(str(f)).n == 2
+    fresh = cache.disk_cached(files=lambda path, extra=(): [path, *extra])(demo.read_file.uncached)
+    assert fresh(str(f)).n == 2 and demo.CALLS == ["read"] * 3  # from disk, same key
+    f.unlink()
+    with pytest.raises(FileNotFoundError):  # keyed as absent: computed, and the function fails
+        demo.read_file(str(f))
+
+
+def test_input_file_that_is_a_fifo_or_device_is_refused_without_hanging(folder, demo, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "dev"
+    link.symlink_to("/dev/zero")
+    for bad in (fifo, link):
+        with pytest.raises(ValueError, match="not a regular file"):
+            demo.read_file(str(tmp_path / "missing"), extra=(str(bad),))
+    assert demo.CALLS == []
+
+
+def test_key_hook_runs_on_every_call(folder, demo):
+    demo.checked(2)
+    demo.checked(2)
+    assert demo.CHECKED == [2, 2] and demo.CALLS == ["checked"]
+    with pytest.raises(ValueError, match="corrupt"):
+        demo.checked(-1)
+
+
+def test_plain_decorator_and_bad_use():
+    with pytest.raises(TypeError, match="expected a function"):
+        cache.disk_cached(3)
+
+
+# ------------------------------------------------------------------ issue 19: folder hygiene
+
+
+def test_orphaned_temporary_files_are_removed(folder, demo, monkeypatch):
+    """Defect 8: interrupted writes left ``*.npz.tmpPID`` files that were never cleaned."""
+    dead = folder / ".demo-abc.npz.tmp999999999"  # no such process
+    dead.write_bytes(b"partial")
+    old = folder / f".demo-def.npz.tmp{os.getpid()}"
+    old.write_bytes(b"partial")
+    os.utime(old, (0, 0))
+    young = folder / f".demo-ghi.npz.tmp{os.getpid()}"  # a write in progress: kept
+    young.write_bytes(b"partial")
+    cache.store._CLEANED.clear()
+    assert cache.code_status() is None, cache.code_status()
+    demo.demo(3)
+    assert not dead.exists() and not old.exists() and young.exists()
+
+
+def test_checkout_cache_symlinked_to_a_world_writable_folder_warns(tmp_path, monkeypatch, demo):
+    """Defect 8: the symlinked checkout folder was skipped silently for the user cache."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    link = tmp_path / "checkout" / ".cache" / "dsmlib"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(shared)
+    private = tmp_path / "user"
+    monkeypatch.delenv("DSMLIB_CACHE_DIR", raising=False)
+    monkeypatch.delenv("DSMLIB_NO_CACHE", raising=False)
+    monkeypatch.setattr(cache.store, "_candidates", lambda: [link, private])
+    cache.store._WARNED.clear()
+    with pytest.warns(cache.CacheWarning, match="writable by group or others .*symlink"):
+        assert cache.cache_dir() == private
+    assert not list(shared.iterdir())
+    monkeypatch.undo()  # the folder named explicitly: refused as well
+    monkeypatch.setenv("DSMLIB_CACHE_DIR", str(link))
+    cache.store._WARNED.clear()
+    with pytest.warns(cache.CacheWarning) as rec:
+        assert cache.cache_dir() is None
+    assert any("computed without caching" in str(w.message) for w in rec)
