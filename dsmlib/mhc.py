@@ -108,7 +108,7 @@ __all__ = [
     "product_sigma2",
 ]
 
-try:  # pinned in requirements.txt; without it only float64 and float32 are available
+try:  # ml_dtypes comes with jax (requirements.txt); without it only float64 and float32 exist
     import ml_dtypes
 
     BFLOAT16: np.dtype | None = np.dtype(ml_dtypes.bfloat16)

@@ -22,7 +22,7 @@ from dsmlib import mhc
 from dsmlib.sinkhorn import sinkhorn
 from dsmlib.spectra import sigma2
 
-try:  # pinned in requirements.txt; the latest lane installs only pyproject's dependencies
+try:  # ml_dtypes comes with jax (requirements.txt); the latest lane has only pyproject's deps
     import ml_dtypes
 
     BF16 = ml_dtypes.bfloat16
