@@ -177,11 +177,24 @@ def train(tc: TrainConfig, *, log=print) -> tuple[dict[str, np.ndarray], ViTConf
     def loss_fn(p, xb, yb):
         return optax.softmax_cross_entropy_with_integer_labels(jax_forward(p, c, xb), yb).mean()
 
-    @jax.jit
     def step(p, s, xb, yb):
         loss, g = jax.value_and_grad(loss_fn)(p, xb, yb)
         upd, s = opt.update(g, s, p)
         return optax.apply_updates(p, upd), s, loss
+
+    @jax.jit
+    def run_epoch(p, s, xs, ys):
+        """Every step of one epoch under one jit (``lax.scan`` over the batches): no host round
+        trip per step. Bit-identical to calling a jitted ``step`` per batch (measured:
+        ``benchmarks/bench_train.py``), about 1.25x (Softmax) to 1.6x (Sinkhorn) less CPU."""
+
+        def body(carry, xy):
+            p, s = carry
+            p, s, loss = step(p, s, *xy)
+            return (p, s), loss
+
+        (p, s), losses = jax.lax.scan(body, (p, s), (xs, ys))
+        return p, s, losses
 
     predict = jax.jit(lambda p, xb: jnp.argmax(jax_forward(p, c, xb), -1))
     probe_attn = jax.jit(lambda p, xb: jax_forward(p, c, xb, record=True)[1])
@@ -199,14 +212,10 @@ def train(tc: TrainConfig, *, log=print) -> tuple[dict[str, np.ndarray], ViTConf
     steps = 0
     for ep in range(1, tc.epochs + 1):
         perm = rng.permutation(len(xtr))
-        losses = []
-        for b in range(nb):
-            idx = perm[b * tc.batch:(b + 1) * tc.batch]
-            params, state, loss = step(params, state, xtr[idx], ytr[idx])
-            losses.append(loss)
-            steps += 1
-            if tc.max_steps is not None and steps >= tc.max_steps:
-                break
+        k = nb if tc.max_steps is None else min(nb, tc.max_steps - steps)
+        idx = perm[: k * tc.batch].reshape(k, tc.batch)
+        params, state, losses = run_epoch(params, state, xtr[idx], ytr[idx])
+        steps += k
         hist["epoch"].append(ep)
         hist["train_loss"].append(float(np.mean(np.asarray(losses))))
         hist["test_acc"].append(evaluate(params))
