@@ -192,7 +192,7 @@ def two_arm_cell(
 
 
 def one_sample_cell(z: ArrayLike, *, null: float = 0.0, margin: float | None = None,
-                    alpha: float = ALPHA) -> Cell:
+                    alpha: float = ALPHA, permutation: bool = True) -> Cell:
     r"""One-sample t-test + exact sign-flip test of ``mean(z) > null`` (within-model differences).
 
     Parameters
@@ -204,6 +204,10 @@ def one_sample_cell(z: ArrayLike, *, null: float = 0.0, margin: float | None = N
         The value the claim must exceed (0, or e.g. ``ln 2`` for RC-GT's growth factor).
     margin : float, optional
         Equivalence margin around ``null``; default one SD of ``z``.
+    permutation : bool
+        Require the exact sign-flip test to agree (default). ``False``: the t-test alone
+        decides (a registration that names only the t bound, e.g. RC-CONV); the
+        permutation p-values are then NaN.
 
     Returns
     -------
@@ -230,12 +234,16 @@ def one_sample_cell(z: ArrayLike, *, null: float = 0.0, margin: float | None = N
         def mean(x, axis=-1):
             return np.mean(x, axis=axis)
 
-        perm_c = float(stats.permutation_test((z,), mean, permutation_type="samples",
-                                              alternative="greater", n_resamples=np.inf).pvalue)
-        perm_a = float(stats.permutation_test((z,), mean, permutation_type="samples",
-                                              alternative="less", n_resamples=np.inf).pvalue)
+        if permutation:
+            perm_c = float(stats.permutation_test((z,), mean, permutation_type="samples",
+                                                  alternative="greater", n_resamples=np.inf).pvalue)
+            perm_a = float(stats.permutation_test((z,), mean, permutation_type="samples",
+                                                  alternative="less", n_resamples=np.inf).pvalue)
+        else:
+            perm_c = perm_a = float("nan")
     mde = float((stats.t.ppf(1 - alpha, k - 1) + stats.t.ppf(POWER, k - 1)) * sd / np.sqrt(k))
-    out = _outcome("directional", p_c, p_a, perm_c, perm_a, ci90, m, alpha)
+    gate_c, gate_a = (perm_c, perm_a) if permutation else (0.0, 0.0)
+    out = _outcome("directional", p_c, p_a, gate_c, gate_a, ci90, m, alpha)
     return Cell(effect, ci, p_c, p_a, perm_c, perm_a, m, mde, sd, (k,), out)
 
 

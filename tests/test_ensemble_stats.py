@@ -105,3 +105,12 @@ def test_bad_input():
         decide(["maybe"])
     with pytest.raises(ValueError):
         two_arm_cell([1.0, 2.0], [1.0, 2.0], kind="other")
+
+
+def test_t_alone_when_registered():
+    """Without the permutation gate, 3 equal-sign runs of a strong effect support (the exact
+    sign-flip test alone could not: its smallest p with 3 runs is 1/8)."""
+    z = np.array([1.0, 1.1, 0.9])
+    assert one_sample_cell(z).outcome != "supports"
+    c = one_sample_cell(z, permutation=False)
+    assert c.outcome == "supports" and np.isnan(c.perm_claim)
