@@ -115,6 +115,8 @@ def _foreign(obj: Any) -> bool:
     if not isinstance(mod, str):
         return False
     root = mod.split(".")[0]
+    if root.startswith("namedtuple_"):  # the __new__ that collections.namedtuple generates
+        return False
     return not (root in _ALLOWED_ROOTS or root in sys.stdlib_module_names)
 
 

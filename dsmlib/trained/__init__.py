@@ -8,4 +8,4 @@
   only this module imports JAX.
 """
 
-from .model import ViTConfig, load_model, forward, verify_weights  # noqa: F401
+from .model import ViTConfig, load_model, forward, verify_weights, weights_digest  # noqa: F401

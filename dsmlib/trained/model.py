@@ -16,19 +16,30 @@ The four inference settings of RC Sec. 4 (without retraining): ``skip=False`` dr
 residual addition, ``ff=False`` omits the feed-forward sub-block.
 
 Weights are stored as float32 ``.npz`` under :data:`WEIGHTS_DIR` with a ``manifest.json``
-that records the sha256 of every file; :func:`load_model` verifies it before loading.
+that records the sha256 of every file. :func:`load_model`, :func:`verify_weights` and
+:func:`weights_digest` verify, on every call, the manifest entry, the sha256 of the files'
+current content (regular files only) and the parameters' names, shapes, dtypes and
+finiteness; a mismatch is a ``ValueError`` naming the file and the command that regenerates
+it. :func:`weights_digest` is meant for cache keys (``@disk_cached(key=...)``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import io
 import json
+import os
+import zipfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import erf
+
+from .._validate import file_sha256, read_regular_file
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 MANIFEST = WEIGHTS_DIR / "manifest.json"
@@ -198,41 +209,201 @@ def forward(
 
 
 # ---------------------------------------------------------------------------------------
-# stored weights
+# stored weights: verified on every use
 # ---------------------------------------------------------------------------------------
+#: the command that (re)generates one model's weights, history and manifest entry
+TRAIN_COMMAND = "python -m dsmlib.trained.train --dataset {dataset} --normalisation {normalisation} --seed {seed}"
+_HEX = frozenset("0123456789abcdef")
+
+
 def sha256(path: Path) -> str:
-    """Hex sha256 of a file."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """Hex sha256 of a regular file (a device, FIFO or folder raises ``ValueError``)."""
+    return file_sha256(path, "file")
+
+
+def _regenerate(name: str, entry: dict | None = None) -> str:
+    """The training command of model ``name`` (from its manifest entry, else from its name)."""
+    e = entry if isinstance(entry, dict) else {}
+    parts = name.rsplit("_", 2)
+    guess = {"dataset": parts[0], "normalisation": parts[1] if len(parts) > 1 else "?",
+             "seed": parts[2][1:] if len(parts) > 2 and parts[2].startswith("s") else "?"}
+    args = {k: e.get(k, guess[k]) for k in guess}
+    return TRAIN_COMMAND.format(**args)
 
 
 def read_manifest() -> dict:
-    """The weights manifest (``{}`` if absent)."""
-    return json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+    """The weights manifest (``{}`` if absent), read under a shared lock of the weights folder
+    (the trainer writes it under an exclusive one).
+
+    Raises
+    ------
+    ValueError
+        If the manifest is not a regular file, not valid JSON, or not a JSON object.
+    """
+    try:
+        fd = os.open(WEIGHTS_DIR, os.O_RDONLY)
+    except OSError:
+        fd = -1
+    try:
+        if fd >= 0:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH)
+            except OSError:
+                pass
+        try:
+            raw = read_regular_file(MANIFEST, "weights manifest")
+        except FileNotFoundError:
+            return {}
+    finally:
+        if fd >= 0:
+            os.close(fd)  # releases the lock
+    try:
+        man = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"weights manifest {MANIFEST} is not valid JSON ({exc})") from None
+    if not isinstance(man, dict):
+        raise ValueError(f"weights manifest {MANIFEST} must be a JSON object, got {type(man).__name__}")
+    return man
 
 
-def verify_weights(name: str) -> dict:
-    """Check the sha256 of model ``name``'s weights and history files against the manifest;
-    return its manifest entry. Raises ``ValueError`` on a mismatch or an unknown name."""
-    man = read_manifest()
-    if name not in man:
-        raise ValueError(f"name {name!r} is not in {MANIFEST} (known: {sorted(man)})")
-    entry = man[name]
-    for key in ("weights", "history"):
-        f = WEIGHTS_DIR / entry[key]["file"]
-        got = sha256(f)
-        if got != entry[key]["sha256"]:
-            raise ValueError(f"sha256 of {f.name} is {got}, manifest says {entry[key]['sha256']}")
+def _check_entry(name: str, entry: object) -> dict:
+    """Validate the manifest entry of ``name``: its fields, file names and sha256 strings."""
+    where = f"manifest entry {name!r} ({MANIFEST})"
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where} must be a JSON object, got {type(entry).__name__}")
+    for key in ("config", "weights", "history"):
+        if not isinstance(entry.get(key), dict):
+            raise ValueError(f"{where} lacks a {key!r} object; regenerate it with `{_regenerate(name, entry)}`")
+    for key, suffix in (("weights", ".npz"), ("history", ".history.json")):
+        f, h = entry[key].get("file"), entry[key].get("sha256")
+        if not (isinstance(f, str) and f == Path(f).name and f.endswith(suffix) and not f.startswith(".")):
+            raise ValueError(f"{where}: {key}.file must be a plain file name ending in {suffix!r}, got {f!r}")
+        if not (isinstance(h, str) and len(h) == 64 and set(h) <= _HEX):
+            raise ValueError(f"{where}: {key}.sha256 must be 64 lowercase hex digits, got {h!r}")
+    try:
+        ViTConfig(**entry["config"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: config is not a valid ViTConfig ({exc})") from None
     return entry
 
 
+def _verified_bytes(name: str) -> tuple[dict, bytes, bytes]:
+    """``(entry, weights bytes, history bytes)``: the bytes whose sha256 matched the manifest."""
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a model name (str), got {type(name).__name__}")
+    man = read_manifest()
+    if name not in man:
+        raise ValueError(f"name {name!r} is not in {MANIFEST} (known: {sorted(man)})")
+    entry = _check_entry(name, man[name])
+    out = []
+    for key in ("weights", "history"):
+        f = WEIGHTS_DIR / entry[key]["file"]
+        try:
+            data = read_regular_file(f, f"{key} file")
+        except FileNotFoundError:
+            raise ValueError(
+                f"{key} file {f} of model {name!r} is missing; regenerate it with `{_regenerate(name, entry)}`"
+            ) from None
+        except ValueError as exc:
+            raise ValueError(f"{exc}; model {name!r} can only be read from a regular file") from None
+        got = hashlib.sha256(data).hexdigest()
+        if got != entry[key]["sha256"]:
+            raise ValueError(
+                f"sha256 of {f} is {got}, but the manifest says {entry[key]['sha256']}: the file was changed or "
+                f"damaged; regenerate it with `{_regenerate(name, entry)}`"
+            )
+        out.append(data)
+    return entry, out[0], out[1]
+
+
+def _parse_weights(name: str, entry: dict, data: bytes) -> dict[str, NDArray[np.float64]]:
+    """The parameters in ``data`` (a verified ``.npz``), checked against :func:`param_shapes`."""
+    f = WEIGHTS_DIR / entry["weights"]["file"]
+    c = ViTConfig(**entry["config"])
+    want = param_shapes(c)
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            keys = set(z.files)
+            missing, extra = sorted(set(want) - keys), sorted(keys - set(want))
+            if missing or extra:
+                raise ValueError(f"parameters missing: {missing}, unexpected: {extra}")
+            raw = {k: z[k] for k in want}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"weights file {f} of model {name!r} is not a valid weights archive ({exc})") from None
+    params = {}
+    for k, shape in want.items():
+        a = raw[k]
+        if a.dtype.kind != "f":
+            raise ValueError(f"weights file {f}: parameter {k!r} must be floating point, got dtype {a.dtype}")
+        if a.shape != shape:
+            raise ValueError(f"weights file {f}: parameter {k!r} must have shape {shape} for this config, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"weights file {f}: parameter {k!r} has NaN or infinite entries")
+        params[k] = a.astype(np.float64)
+    return params
+
+
+def verify_weights(name: str) -> dict:
+    """Verify model ``name``'s stored files and return its manifest entry.
+
+    The manifest entry is validated (fields, file names, sha256 strings, a valid
+    :class:`ViTConfig`); the weights and history files must be regular files whose sha256
+    matches the manifest; the weights must hold exactly the parameters of
+    :func:`param_shapes` with those shapes, floating point and finite.
+
+    Raises
+    ------
+    ValueError
+        On an unknown name, a malformed manifest or entry, a missing file, a file that is not
+        regular (a device or FIFO is refused without reading from it), a sha256 mismatch
+        (the message names the file and the ``python -m dsmlib.trained.train ...`` command
+        that regenerates it) or invalid weights.
+    """
+    entry, wdata, _ = _verified_bytes(name)
+    _parse_weights(name, entry, wdata)
+    return entry
+
+
+def weights_digest(names: Iterable[str]) -> dict[str, str]:
+    """Verify the given models (as :func:`verify_weights`) and return a digest of each.
+
+    The digest of a model is the sha256 of its manifest entry in canonical JSON; the entry
+    holds the sha256 of the weights and history files, which have just been checked against
+    the files' current content. Put it in a cache key (``@disk_cached(key=...)``): a result
+    is then never served for weights, a history or metadata other than those it was computed
+    from, and damaged files raise instead of being served.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Model names (``mnist_sinkhorn_s0``, ...).
+
+    Returns
+    -------
+    dict
+        ``{name: sha256 hex}``, in the order given.
+    """
+    out = {}
+    for name in names:
+        entry = verify_weights(name)
+        out[name] = hashlib.sha256(json.dumps(entry, sort_keys=True, allow_nan=False).encode()).hexdigest()
+    return out
+
+
 def load_model(name: str) -> tuple[dict[str, NDArray[np.float64]], ViTConfig, dict]:
-    """``(params, config, entry)`` of stored model ``name`` after sha256 verification;
-    ``entry["history"]["data"]`` holds the training log."""
-    entry = verify_weights(name)
-    with np.load(WEIGHTS_DIR / entry["weights"]["file"]) as z:
-        params = {k: z[k].astype(np.float64) for k in z.files}
+    """``(params, config, entry)`` of stored model ``name``, verified as by :func:`verify_weights`
+    (the bytes that are parsed are the bytes that were hashed); ``entry["history"]["data"]``
+    holds the training log."""
+    entry, wdata, hdata = _verified_bytes(name)
+    params = _parse_weights(name, entry, wdata)
+    try:
+        history = json.loads(hdata)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"history file of model {name!r} is not valid JSON ({exc})") from None
     entry = dict(entry)
-    entry["history"] = dict(entry["history"], data=json.loads((WEIGHTS_DIR / entry["history"]["file"]).read_text()))
+    entry["history"] = dict(entry["history"], data=history)
     return params, ViTConfig(**entry["config"]), entry
 
 
