@@ -34,6 +34,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -169,13 +170,16 @@ class ForwardResult:
 def forward(
     params: dict[str, NDArray], c: ViTConfig, x: NDArray, *, skip: bool = True, ff: bool = True,
     record: bool = False, dtype: type = np.float64, n_layers: int | None = None, fast: bool = True,
+    normaliser: Callable[[NDArray], NDArray] | None = None,
 ) -> ForwardResult:
     """Forward pass of a batch ``x`` (B, n_patches, patch_dim) in ``dtype``.
 
     ``skip=False`` removes every residual addition, ``ff=False`` omits the feed-forward
     sub-block (RC Sec. 4's four settings); ``record`` keeps scores, attention matrices and
     block outputs of every layer. ``n_layers`` stops after that many blocks (logits are then
-    None); ``fast=False`` uses the log-domain Sinkhorn of the training code."""
+    None); ``fast=False`` uses the log-domain Sinkhorn of the training code; ``normaliser``
+    replaces the model's attention normalisation (scores (B, H, n, n) -> attention), e.g. a
+    converged Sinkhorn (chapter 6, RC-CONV)."""
     x = np.asarray(x, dtype=dtype)
     if x.ndim != 3 or x.shape[1:] != (c.n_patches, c.patch_dim):
         raise ValueError(f"x must have shape (B, {c.n_patches}, {c.patch_dim}), got {x.shape}")
@@ -192,7 +196,7 @@ def forward(
         u = _ln(h, p["ln1_g"][l], p["ln1_b"][l])
         q, k, v = ((u @ p[w][l]).reshape(B, n, H, dh).transpose(0, 2, 1, 3) for w in ("wq", "wk", "wv"))
         S = (q @ k.transpose(0, 1, 3, 2)) * scale
-        P = normalise(S, c, fast=fast)
+        P = normalise(S, c, fast=fast) if normaliser is None else np.asarray(normaliser(S), dtype=dtype)
         o = (P @ v).transpose(0, 2, 1, 3).reshape(B, n, H * dh) @ p["wo"][l] + p["bo"][l]
         h = h + o if skip else o
         if ff:
