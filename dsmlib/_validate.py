@@ -21,8 +21,10 @@ __all__ = [
     "nonfinite_error",
     "check_dimension",
     "check_positive_scalar",
+    "check_temperatures",
     "check_n_iter",
     "check_tol",
+    "centred",
     "file_sha256",
     "read_regular_file",
 ]
@@ -37,10 +39,16 @@ def as_float_array(x: ArrayLike, name: str, *, min_ndim: int = 0, check_finite: 
     Raises
     ------
     ValueError
-        If ``x`` is not real numeric (complex numbers and strings, even numeric strings
-        such as ``"1.5"``, are rejected rather than cast), has NaN/inf entries, or too few
+        If ``x`` is not real numeric (complex numbers, strings, even numeric strings such
+        as ``"1.5"``, and datetime64/timedelta64 values are rejected rather than cast), is a
+        masked array (its mask would be dropped silently), has NaN/inf entries, or too few
         axes.
     """
+    if isinstance(x, np.ma.MaskedArray):
+        raise ValueError(
+            f"{name} is a masked array, whose mask dsmlib would drop; pass a plain array "
+            f"(e.g. {name}.filled(value) or {name}.compressed())"
+        )
     try:
         raw = np.asarray(x)
     except (TypeError, ValueError) as exc:  # e.g. ragged lists
@@ -50,6 +58,11 @@ def as_float_array(x: ArrayLike, name: str, *, min_ndim: int = 0, check_finite: 
         raise ValueError(f"{name} must be real, got complex values")
     if kind in "USV" or (kind == "O" and any(isinstance(v, (str, bytes)) for v in raw.flat)):
         raise ValueError(f"{name} must be a numeric array, got strings ({raw.dtype})")
+    if kind in "Mm" or (kind == "O" and any(isinstance(v, (np.datetime64, np.timedelta64)) for v in raw.flat)):
+        raise ValueError(f"{name} must be a real numeric array, got dates or time spans ({raw.dtype})")
+    if kind == "O" and not all(isinstance(v, numbers.Real) for v in raw.flat):
+        bad = next(v for v in raw.flat if not isinstance(v, numbers.Real))
+        raise ValueError(f"{name} must be a real numeric array, got an object array holding a {type(bad).__name__}")
     try:
         arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:  # e.g. arbitrary objects
@@ -100,6 +113,23 @@ def check_positive_scalar(x: object, name: str) -> float:
     return value
 
 
+def check_temperatures(values: object, name: str = "temperatures") -> tuple[float, ...]:
+    """Validate one temperature or a sequence of them: each a finite number ``> 0``.
+
+    For experiment configs (``__post_init__``): a temperature ``<= 0`` would turn
+    :math:`e^{-d/T}` into :math:`e^{+d/|T|}` silently.
+
+    Returns
+    -------
+    tuple of float
+    """
+    arr = np.atleast_1d(np.asarray(values, dtype=object))
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a number or a 1-d sequence of numbers, got shape {arr.shape}")
+    return tuple(check_positive_scalar(v.item() if isinstance(v, np.generic) else v, f"{name}[{i}]")
+                 for i, v in enumerate(arr))
+
+
 def check_n_iter(n_iter: object, name: str = "n_iter") -> int:
     """Validate an iteration cap: an integer ``>= 1``."""
     if isinstance(n_iter, bool) or not isinstance(n_iter, numbers.Integral) or int(n_iter) < 1:
@@ -119,6 +149,9 @@ def check_tol(tol: object, name: str = "tol") -> float:
 
 #: magnitudes within [2**-SAFE_EXP, 2**SAFE_EXP] are left unscaled by :func:`pow2_scale`
 SAFE_EXP = 256
+#: slices whose largest magnitude exceeds this are centred after an exact power-of-two
+#: scaling (:func:`centred`); below it, means of up to 2**63 terms cannot overflow
+BIG = 2.0**960
 
 
 def pow2_scale(x: NDArray[np.float64], axis: int | tuple[int, ...]) -> NDArray[np.float64]:
@@ -174,3 +207,28 @@ def read_regular_file(path: str | os.PathLike[str], what: str = "file") -> bytes
 def file_sha256(path: str | os.PathLike[str], what: str = "file") -> str:
     """Hex sha256 of the current content of the regular file ``path`` (see :func:`read_regular_file`)."""
     return hashlib.sha256(read_regular_file(path, what)).hexdigest()
+
+
+def centred(x: NDArray[np.float64], axis: int | tuple[int, ...], name: str) -> NDArray[np.float64]:
+    """``x - x.mean(axis, keepdims=True)`` without intermediate overflow.
+
+    Slices whose largest magnitude exceeds :data:`BIG` (about 1e289) are divided by an exact
+    power of two first and multiplied back afterwards; all other slices are computed
+    exactly as ``x - x.mean(...)`` (bit for bit). A result that does not fit in float64
+    raises ``ValueError`` naming ``name``, instead of silently becoming infinite.
+    """
+    if not x.size:
+        return x - x.mean(axis=axis, keepdims=True)
+    hi, lo = x.max(), x.min()
+    if max(hi, -lo) <= BIG:
+        return x - x.mean(axis=axis, keepdims=True)
+    m = np.max(np.abs(x), axis=axis, keepdims=True)
+    _, e = np.frexp(m)
+    big = m > BIG
+    c = np.where(big, np.ldexp(1.0, np.where(big, e - 1, 0)), 1.0)
+    xs = x / c
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (xs - xs.mean(axis=axis, keepdims=True)) * c
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{name}: the centred values exceed the float64 range (largest |entry| {float(m.max()):.3g})")
+    return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validate import as_float_array, as_square_batch, pow2_scale
+from ._validate import BIG, as_float_array, as_square_batch, centred, pow2_scale
 
 __all__ = ["center", "layer_norm", "q_project", "res"]
 
@@ -33,11 +33,18 @@ def center(x: ArrayLike) -> NDArray[np.float64]:
     Returns
     -------
     ndarray, shape (..., n)
+
+    Raises
+    ------
+    ValueError
+        For invalid input, or if the result exceeds the float64 range (entries near
+        ``1.8e308`` are centred after an exact power-of-two scaling, never overflowing in
+        the mean).
     """
     x = as_float_array(x, "x", min_ndim=1)
     if x.shape[-1] < 2:
         raise ValueError(f"x must have length >= 2 along its last axis, got shape {x.shape}")
-    return x - x.mean(axis=-1, keepdims=True)
+    return centred(x, -1, "x")
 
 
 def layer_norm(y: ArrayLike) -> NDArray[np.float64]:
@@ -94,8 +101,25 @@ def q_project(Y: ArrayLike) -> NDArray[np.float64]:
     Returns
     -------
     ndarray, shape (..., n, n)
+
+    Raises
+    ------
+    ValueError
+        For invalid input, or if ``Q(Y)`` exceeds the float64 range (huge entries are
+        handled by an exact power-of-two scaling, not by overflowing to inf).
     """
     Y = as_square_batch(Y, "Y")
+    if Y.size and max(Y.max(), -Y.min()) > BIG:  # huge entries: an exact power-of-two scaling
+        c = pow2_scale(Y, axis=(-2, -1))
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = _q(Y / c) * c
+        if not np.all(np.isfinite(out)):
+            raise ValueError("Y: Q(Y) exceeds the float64 range (entries too large)")
+        return out
+    return _q(Y)
+
+
+def _q(Y: NDArray[np.float64]) -> NDArray[np.float64]:
     return (
         Y
         - Y.mean(axis=-2, keepdims=True)
@@ -115,8 +139,14 @@ def res(X: ArrayLike) -> NDArray[np.float64]:
     Returns
     -------
     ndarray, shape (..., n, d)
+
+    Raises
+    ------
+    ValueError
+        For invalid input, or if the residual exceeds the float64 range (huge entries are
+        handled by an exact power-of-two scaling, not by overflowing to inf).
     """
     X = as_float_array(X, "X", min_ndim=2)
     if X.shape[-2] < 2:
         raise ValueError(f"X must have at least 2 rows (tokens), got shape {X.shape}")
-    return X - X.mean(axis=-2, keepdims=True)
+    return centred(X, -2, "X")

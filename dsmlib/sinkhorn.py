@@ -78,6 +78,9 @@ LOG_DOMAIN_RANGE = 100.0
 COLUMN_TOL = 1e-12
 #: float64 entries per chunk (about 4 MiB), so a chunk stays in cache
 _CHUNK_ENTRIES = 1 << 19
+#: the smallest non-zero marginal error float64 can represent near 1 (half an ulp of 1):
+#: a positive ``tol`` below it can only be met by an error of exactly 0
+TOL_RESOLUTION = 2.0**-53
 
 
 class SinkhornConvergenceWarning(RuntimeWarning):
@@ -309,7 +312,8 @@ def _kernel_flat(flat, div, span_bound, n_iter, tol):
         ob = np.empty((worse.size, n, n))
         ib = np.zeros(worse.size, dtype=np.int64)
         eb = np.zeros(worse.size)
-        _log_chunk(flat[worse] / div, n_iter, tol, ob, ib, eb)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow of flat / div: reported by the caller
+            _log_chunk(flat[worse] / div, n_iter, tol, ob, ib, eb)
         out[worse], its[worse], errs[worse], use_log[worse] = ob, ib, eb, True
     return out, its, errs, use_log
 
@@ -388,13 +392,22 @@ def _sinkhorn(S, div, span_bound, *, n_iter, tol, return_info, warn):
     """
     n_iter = check_n_iter(n_iter)
     tol = check_tol(tol)
+    if 0.0 < tol < TOL_RESOLUTION:
+        raise ValueError(
+            f"tol={tol!r} is below float64 resolution ({TOL_RESOLUTION:.3g}): no marginal error can reach it "
+            "except exactly 0, so every matrix would run all n_iter iterations; use tol=0 to run exactly "
+            f"n_iter iterations, or tol >= {TOL_RESOLUTION:.3g}"
+        )
     batch_shape, n = S.shape[:-2], S.shape[-1]
     flat = S.reshape(-1, n, n)
     B = flat.shape[0]
     if _kernels.ENABLED and B:  # the fused compiled kernel (dsmlib._kernels)
         out, its, errs, use_log = _kernel_flat(flat, div, span_bound, n_iter, tol)
     else:
-        out, its, errs, use_log = _numpy_flat(flat if div == 1.0 else flat / div, n_iter, tol)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow of flat / div: reported below
+            out, its, errs, use_log = _numpy_flat(flat if div == 1.0 else flat / div, n_iter, tol)
+    if B and not np.all(np.isfinite(errs)):
+        _check_overflow(flat, div, span_bound)
     converged = errs <= tol
     if warn and not converged.all():
         warnings.warn(
@@ -415,6 +428,27 @@ def _sinkhorn(S, div, span_bound, *, n_iter, tol, return_info, warn):
         max_iter=n_iter,
     )
     return M, info
+
+
+def _check_overflow(flat: NDArray[np.float64], div: float, span_bound: float) -> None:
+    """Raise the documented ValueError if ``flat / div`` overflows float64 (the only way a
+    finite input can end non-finite); called only when some result is not finite."""
+    if div == 1.0:
+        return
+    big = float(np.max(np.abs(flat)))
+    with np.errstate(over="ignore"):
+        q = big / abs(div)
+    if np.isfinite(q):
+        return
+    if div < 0:  # random_dsm: costs d in [0, 1) at temperature -div
+        raise ValueError(
+            f"temperature={-div!r} is too small: the costs d / temperature overflow float64 "
+            f"(a temperature of at least {1.0 / np.finfo(np.float64).max:.3g} is needed for costs in [0, 1))"
+        )
+    raise ValueError(
+        f"scores / temperature overflows float64 (largest |scores| {big:.3g}, temperature {div!r}): "
+        "use a larger temperature or smaller scores"
+    )
 
 
 def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
@@ -483,6 +517,13 @@ def row_softmax(scores: ArrayLike) -> NDArray[np.float64]:
     Returns
     -------
     ndarray, shape (..., n, m)
+
+    Raises
+    ------
+    ValueError
+        If ``scores`` is not a finite real array with at least two axes and ``m >= 1``.
     """
     S = as_float_array(scores, "scores", min_ndim=2)
+    if S.shape[-1] < 1:
+        raise ValueError(f"scores must have at least one column (entry per row) to normalise, got shape {S.shape}")
     return softmax(S, axis=-1)

@@ -113,7 +113,8 @@ def sinkhorn_scaled(
         if force_log:
             use_log = np.ones(hi - lo, dtype=np.bool_)
         elif need_span:
-            use_log = (mx - mn) > log_range
+            with np.errstate(invalid="ignore"):  # inf - inf: S / div overflowed (reported by the caller)
+                use_log = (mx - mn) > log_range
         else:
             use_log = np.zeros(hi - lo, dtype=np.bool_)
         np.exp(o, out=o)
