@@ -17,7 +17,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup book test unit nbval build-strict browser lab lab-test bench execute clean train clean-venv latest FORCE
+.PHONY: setup book test unit nbval nbval-perturbed check-notebooks build-strict browser lab lab-test bench execute clean train clean-venv latest FORCE
 
 setup: $(STAMP)
 
@@ -44,8 +44,9 @@ $(STAMP): requirements.txt pyproject.toml $(if $(VENV_STALE),FORCE)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (dsm book .venv)" >/dev/null
 	@touch $(STAMP)
 
-## book: build the HTML book into _build/html (uses the notebooks' stored outputs)
-book: setup
+## book: build the HTML book into _build/html (uses the notebooks' stored outputs; fails first
+## if a notebook holds a stored error output, see check-notebooks)
+book: setup check-notebooks
 	$(JB) build . --keep-going
 	@echo "Book built: file://$(CURDIR)/_build/html/index.html"
 
@@ -59,7 +60,24 @@ unit: setup
 nbval: setup
 	$(BIN)/python -m pytest --nbval --nbval-current-env chapters intro.ipynb -q -p no:cacheprovider --durations=5
 
-build-strict: setup
+## check-notebooks: fail if a notebook holds a stored error output (or a traceback on stderr);
+## the book is built from stored outputs, where jupyter-book would render it and exit 0
+check-notebooks: setup
+	$(BIN)/python scripts/check_notebooks.py
+
+## nbval-perturbed: the perturbed-numerics lane. Strict nbval of every notebook with a cold
+## result cache (a fresh temporary DSMLIB_CACHE_DIR, removed afterwards), the numpy fallback
+## instead of the numba kernels and two BLAS/OpenMP/dsmlib threads: the stored outputs must
+## not depend on the code path, the summation order or a warm cache (CI runs it after `make test`).
+PERTURBED_ENV := DSMLIB_KERNELS=0 OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 DSMLIB_THREADS=2
+nbval-perturbed: setup
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/dsmlib-perturbed.XXXXXX") || exit 1; \
+	trap 'rm -rf "$$tmp"' EXIT INT TERM; \
+	echo "perturbed lane: $(PERTURBED_ENV) DSMLIB_CACHE_DIR=$$tmp (cold)"; \
+	env -u DSMLIB_NO_CACHE $(PERTURBED_ENV) DSMLIB_CACHE_DIR="$$tmp" \
+	  $(BIN)/python -m pytest --nbval --nbval-current-env chapters intro.ipynb -q -p no:cacheprovider --durations=5
+
+build-strict: setup check-notebooks
 	rm -rf _build/html _build/.doctrees
 	$(JB) build . -W -n --keep-going
 	@echo "Book built: file://$(CURDIR)/_build/html/index.html"
