@@ -112,20 +112,23 @@ def log_sinkhorn(S: NDArray, n_half_steps: int) -> NDArray:
     return np.exp(f)
 
 
-#: score ranges above this use the log domain in :func:`fast_sinkhorn` (exp would underflow)
-_PLAIN_RANGE = 600.0
+#: score ranges above these use the log domain in :func:`fast_sinkhorn` (``exp`` or the scaling
+#: vectors could under- or overflow): 600 in float64, 40 in float32 (``e^40`` ~ 2e17 leaves the
+#: scalings far inside float32's range, ``e^88``); any other dtype always uses the log domain
+_PLAIN_RANGE = {np.dtype(np.float64): 600.0, np.dtype(np.float32): 40.0}
 
 
 def fast_sinkhorn(S: NDArray, n_half_steps: int) -> NDArray:
     """Same iterates as :func:`log_sinkhorn` (to rounding), computed with scaling vectors
     ``diag(u) K diag(v)``, ``K = exp(S - max S)``: one batched mat-vec per half-step instead of
     a log-sum-exp. Falls back to :func:`log_sinkhorn` when a matrix's score range exceeds
-    600 (where ``exp`` could underflow)."""
+    :data:`_PLAIN_RANGE` for its dtype (where ``exp`` could underflow)."""
     if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
         raise ValueError(f"S must have shape (..., n, n), got {S.shape}")
     if n_half_steps < 1:
         raise ValueError(f"n_half_steps must be >= 1, got {n_half_steps}")
-    if float((S.max((-2, -1)) - S.min((-2, -1))).max(initial=0.0)) > _PLAIN_RANGE:
+    limit = _PLAIN_RANGE.get(np.dtype(S.dtype), -1.0)
+    if float((S.max((-2, -1)) - S.min((-2, -1))).max(initial=0.0)) > limit:
         return log_sinkhorn(S, n_half_steps)
     K = np.exp(S - S.max(axis=(-2, -1), keepdims=True))
     Kt = np.swapaxes(K, -1, -2)
