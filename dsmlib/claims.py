@@ -1,94 +1,71 @@
-"""The claims ledger: claim id -> experiment -> check -> computed verdict.
+"""The claims registry: claim id -> (experiment, check) -> computed verdict.
 
-Every claim of ``shared/CLAIMS.md`` has an entry in :data:`CLAIMS`. A chapter module in
-:mod:`dsmlib.experiments` attaches a *check* to a claim with :func:`register`::
+Data only, no views: every claim of ``shared/CLAIMS.md`` (and the book's own ``BK-``
+results) in :data:`CLAIMS`, the verdict and severity vocabularies (from
+:mod:`dsmlib.verdicts`), and where each chapter declares its checks. The import graph is
+one-way::
 
-    @register("HT-R1", experiment=noise_norm_experiment)
-    def _check_r1(result) -> Verdict:
-        ...
-        return verdict("HT-R1", "refuted" if ... else "confirmed", evidence=..., holds=...)
+    mechanisms <- experiments <- checks <- dsmlib.claims <- dsmlib.ledger_view, notebooks
 
-A check is a pure function of the experiment's result, so ``tests/`` can feed it a
-result that must flip the verdict. ``python -m dsmlib.claims`` prints the whole ledger as
-``id<TAB>verdict<TAB>evidence`` lines; claims with no check print ``not-tested``.
+A chapter's ``checks.py`` exports one explicit table, ``CHECKS = {claim id: (experiment,
+check)}``; :data:`CHECK_MODULES` names that module per chapter (:data:`CHECK_MODULE_OF` for a
+claim checked outside its chapter's package), and :func:`evaluate` imports only the module
+that the id it is asked about needs -- nothing registers itself by being imported.
+
+A check is a pure function of the experiment's result, so ``tests/`` can feed it a result
+that must flip the verdict. ``python -m dsmlib.claims [ID ...] [--format tsv|json|markdown]``
+prints the ledger (default: every claim, as ``id<TAB>verdict<TAB>evidence`` lines; claims
+with no check print ``not-tested``).
 """
 
 from __future__ import annotations
 
+import argparse
+import difflib
 import importlib
-import pkgutil
+import json
+import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from .verdicts import COSMETIC_REL, SEVERITIES, STRICT_SEVERITY, VERDICTS, Verdict, severity, verdict
 
 __all__ = [
+    "BOOK_RESULTS",
+    "CHECK_MODULES",
+    "CHECK_MODULE_OF",
     "CLAIMS",
+    "COSMETIC_REL",
     "SEVERITIES",
+    "STRICT_SEVERITY",
     "VERDICTS",
+    "Check",
+    "CheckTable",
     "Claim",
+    "Experiment",
     "Verdict",
+    "all_checks",
+    "check_entry",
+    "check_for",
+    "checks_module",
     "evaluate",
     "ledger",
-    "ledger_markdown",
-    "register",
+    "main",
     "severity",
-    "show",
     "verdict",
 ]
-
-VERDICTS = ("confirmed", "qualified", "refuted", "not-tested")
-
-#: how much a refuted or qualified verdict matters, mildest first:
-#: ``cosmetic`` -- a constant or value off by less than a few percent, no conclusion changes;
-#: ``constant`` -- a bound or coefficient wrong by a factor, the conclusion's shape survives;
-#: ``scope`` -- holds only under conditions the paper does not state;
-#: ``conclusion`` -- the claimed behaviour does not hold as stated.
-SEVERITIES = ("cosmetic", "constant", "scope", "conclusion")
-
-#: relative error below which a wrong constant or value counts as ``cosmetic``
-COSMETIC_REL = 0.05
-
-
-def severity(*, conclusion_holds: bool, conditional: bool = False, factor: float | None = None) -> str:
-    """Classify how much a refuted or qualified verdict matters, from measured quantities.
-
-    Parameters
-    ----------
-    conclusion_holds : bool
-        Whether the behaviour the paper concludes (a decay, a collapse, an ordering) is
-        observed in the computation.
-    conditional : bool
-        Whether it holds only under a condition the paper does not state (a temperature
-        range, a regime, a sign).
-    factor : float, optional
-        Measured ratio of the correct constant or value to the paper's. ``|factor - 1| <
-        COSMETIC_REL`` makes a wrong constant ``cosmetic``, anything further ``constant``.
-
-    Returns
-    -------
-    str
-        One of :data:`SEVERITIES`: ``conclusion`` if the conclusion fails, else ``scope``
-        if ``conditional``, else ``cosmetic`` or ``constant`` from ``factor`` (``constant``
-        when no factor is given).
-    """
-    if not conclusion_holds:
-        return "conclusion"
-    if conditional:
-        return "scope"
-    if factor is not None and abs(float(factor) - 1.0) < COSMETIC_REL:
-        return "cosmetic"
-    return "constant"
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A statement of one of the two papers.
+    """A statement of one of the two papers (or one of the book's own results).
 
     Attributes
     ----------
     id : str
-        The id of ``CLAIMS.md`` (``HT-...`` or ``RC-...``); its lower-case form is the
-        label of the statement's directive in the book.
+        The id of ``CLAIMS.md`` (``HT-...`` or ``RC-...``, or ``BK-...``); its lower-case
+        form is the label of the statement's directive in the book.
     statement : str
         The claim, paraphrased, in MyST with typeset maths.
     chapter : str or None
@@ -111,62 +88,6 @@ class Claim:
     @property
     def label(self) -> str:
         return self.id.lower()
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A computed verdict on one claim.
-
-    Attributes
-    ----------
-    claim_id : str
-    verdict : {'confirmed', 'qualified', 'refuted', 'not-tested'}
-    evidence : str
-        One or two sentences with the measured numbers.
-    holds : str
-        For ``qualified``/``refuted``: the exact form that the computation supports.
-    severity : str
-        For ``qualified``/``refuted``: one of :data:`SEVERITIES`, computed by the check
-        (see :func:`severity`); empty for ``confirmed`` and ``not-tested``.
-    """
-
-    claim_id: str
-    verdict: str
-    evidence: str
-    holds: str = ""
-    severity: str = ""
-
-    def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
-        if self.claim_id not in CLAIMS:
-            raise ValueError(f"claim_id {self.claim_id!r} is not in the claims list")
-        if self.severity and self.severity not in SEVERITIES:
-            raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
-        if self.verdict in ("refuted", "qualified") and not self.severity and STRICT_SEVERITY:
-            raise ValueError(f"a {self.verdict} verdict on {self.claim_id} needs a severity")
-        if self.verdict in ("confirmed", "not-tested") and self.severity:
-            raise ValueError(f"a {self.verdict} verdict takes no severity, got {self.severity!r}")
-
-    def line(self) -> str:
-        """The ledger line ``id<TAB>verdict<TAB>evidence`` (evidence on one line)."""
-        ev = " ".join(self.evidence.split())
-        if self.severity:
-            ev = f"[severity: {self.severity}] " + ev
-        if self.holds:
-            ev += " | holds: " + " ".join(self.holds.split())
-        return f"{self.claim_id}\t{self.verdict}\t{ev}"
-
-    def __str__(self) -> str:
-        return self.line().replace("\t", "  ")
-
-    def _repr_markdown_(self) -> str:
-        from .ledger_view import verdict_markdown
-
-        return verdict_markdown(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython text/plain
-        p.text(str(self))
 
 
 def _c(id_: str, location: str, statement: str, chapter: str | None) -> tuple[str, Claim]:
@@ -256,80 +177,203 @@ _UNTESTABLE = {
     ),
 }
 
-#: every refuted or qualified verdict must carry a computed severity (a check that forgets
-#: one fails loudly instead of showing an unclassified error)
-STRICT_SEVERITY = True
 
+Experiment = Callable[[], Any]
 Check = Callable[[Any], Verdict]
-_REGISTRY: dict[str, tuple[Callable[[], Any], Check]] = {}
+#: what a chapter's ``checks.py`` exports as ``CHECKS``: claim id -> (experiment, check)
+CheckTable = Mapping[str, tuple[Experiment, Check]]
+
+#: the module whose ``CHECKS`` table answers each chapter's claims
+CHECK_MODULES: dict[str, str] = {
+    _PRE: "dsmlib.experiments.ch01_preliminaries.checks",
+    _SQ: "dsmlib.experiments.ch02_sinkhorn_q",
+    _SNR: "dsmlib.experiments.ch03_snr_collapse",
+    _RES: "dsmlib.experiments.ch04_residual.checks",
+    _RANK: "dsmlib.experiments.ch05_rank_decay.checks",
+    _TRAIN: "dsmlib.experiments.ch06_trained_attention.checks",
+}
+
+#: claims checked outside their chapter's package (the book's own results)
+CHECK_MODULE_OF: dict[str, str] = {
+    "BK-SIG2T": "dsmlib.experiments.bk_sigma2_law",
+}
+
+_TABLES: dict[str, dict[str, tuple[Experiment, Check]]] = {}
 
 
-def register(claim_id: str, *, experiment: Callable[[], Any]) -> Callable[[Check], Check]:
-    """Attach ``check`` (decorated) and the ``experiment`` whose result it reads to ``claim_id``."""
+def _known(claim_id: str) -> None:
     if claim_id not in CLAIMS:
         raise ValueError(f"claim_id {claim_id!r} is not in the claims list")
 
-    def deco(check: Check) -> Check:
-        _REGISTRY[claim_id] = (experiment, check)
-        return check
 
-    return deco
-
-
-def verdict(claim_id: str, verdict: str, evidence: str, holds: str = "", severity: str = "") -> Verdict:
-    """Shorthand constructor used by the checks (``severity`` for refuted/qualified only)."""
-    return Verdict(claim_id, verdict, evidence, holds, severity)
+def checks_module(claim_id: str) -> str | None:
+    """Dotted path of the module whose ``CHECKS`` table may hold ``claim_id``'s check (no import)."""
+    _known(claim_id)
+    if claim_id in CHECK_MODULE_OF:
+        return CHECK_MODULE_OF[claim_id]
+    chapter = CLAIMS[claim_id].chapter
+    return CHECK_MODULES.get(chapter) if chapter else None
 
 
-def _load_checks() -> None:
-    """Import every chapter module of :mod:`dsmlib.experiments` (they register checks)."""
-    from . import experiments
+def _table(module: str) -> dict[str, tuple[Experiment, Check]]:
+    """Import ``module`` and validate its ``CHECKS``: known ids routed to this module, callables."""
+    if module not in _TABLES:
+        table = getattr(importlib.import_module(module), "CHECKS", None)
+        if not isinstance(table, Mapping):
+            raise ValueError(f"{module} exports no CHECKS table (claim id -> (experiment, check))")
+        for cid, entry in table.items():
+            _known(cid)
+            if checks_module(cid) != module:
+                raise ValueError(f"{module} declares a check for {cid}, which the registry routes to {checks_module(cid)}")
+            if not (isinstance(entry, tuple) and len(entry) == 2 and all(map(callable, entry))):
+                raise ValueError(f"{module}: CHECKS[{cid!r}] must be an (experiment, check) pair of callables")
+        _TABLES[module] = dict(table)
+    return _TABLES[module]
 
-    for mod in pkgutil.iter_modules(experiments.__path__):
-        importlib.import_module(f"{experiments.__name__}.{mod.name}")
+
+def check_entry(claim_id: str) -> tuple[Experiment, Check] | None:
+    """The (experiment, check) pair of ``claim_id``, importing only its checks module; None if none."""
+    module = checks_module(claim_id)
+    return _table(module).get(claim_id) if module else None
 
 
 def check_for(claim_id: str) -> Check | None:
-    """The registered check of ``claim_id`` (None if the claim has no check yet)."""
-    _load_checks()
-    entry = _REGISTRY.get(claim_id)
+    """The check of ``claim_id`` (None if the claim has no check yet)."""
+    entry = check_entry(claim_id)
     return entry[1] if entry else None
 
 
+def all_checks() -> dict[str, tuple[Experiment, Check]]:
+    """Every declared check, in the order of :data:`CLAIMS` (imports every checks module)."""
+    out = {}
+    for cid in CLAIMS:
+        entry = check_entry(cid)
+        if entry:
+            out[cid] = entry
+    return out
+
+
 def evaluate(claim_id: str, result: Any = None) -> Verdict:
-    """Verdict on ``claim_id``: run its experiment (disk-cached) unless ``result`` is given."""
-    if claim_id not in CLAIMS:
-        raise ValueError(f"claim_id {claim_id!r} is not in the claims list")
-    _load_checks()
-    if claim_id not in _REGISTRY:
+    """Verdict on ``claim_id``: run its experiment (disk-cached) unless ``result`` is given.
+
+    Parameters
+    ----------
+    claim_id : str
+        A key of :data:`CLAIMS`.
+    result : object, optional
+        The experiment's result to check instead of running the experiment (flip tests).
+
+    Returns
+    -------
+    Verdict
+        ``not-tested`` (with the reason) if no chapter declares a check for the claim.
+
+    Raises
+    ------
+    ValueError
+        If ``claim_id`` is unknown, or its check answers for another claim.
+    """
+    entry = check_entry(claim_id)
+    if entry is None:
         claim = CLAIMS[claim_id]
         why = _UNTESTABLE.get(claim_id) or f"chapter {claim.chapter} has no check for it yet"
         return Verdict(claim_id, "not-tested", why)
-    experiment, check = _REGISTRY[claim_id]
-    return check(experiment() if result is None else result)
+    experiment, check = entry
+    v = check(experiment() if result is None else result)
+    if v.claim_id != claim_id:
+        raise ValueError(f"the check declared for {claim_id} returned a verdict on {v.claim_id}")
+    return v
 
 
-def show(claim_id: str, result: Any = None) -> Verdict:
-    """Alias of :func:`evaluate` for notebooks: the returned Verdict renders as Markdown."""
-    return evaluate(claim_id, result)
+def ledger(ids: Iterable[str] | None = None) -> list[Verdict]:
+    """Verdicts on ``ids`` (default: every claim, in the order of ``CLAIMS.md``)."""
+    return list(_verdicts(ids))
 
 
-def ledger() -> list[Verdict]:
-    """Verdicts on every claim, in the order of ``CLAIMS.md``."""
-    return [evaluate(cid) for cid in CLAIMS]
+def _verdicts(ids: Iterable[str] | None) -> Iterator[Verdict]:
+    for cid in CLAIMS if ids is None else ids:
+        yield evaluate(cid)
 
 
-def ledger_markdown(verdicts: list[Verdict] | None = None, *, link: bool = True) -> str:
-    """The ledger as one MyST table (see :func:`dsmlib.ledger_view.ledger_markdown`)."""
-    from .ledger_view import ledger_markdown as _table
+# ---- the command line ---------------------------------------------------------------------
 
-    return _table(verdicts, link=link)
+_FORMATS = ("tsv", "json", "markdown")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m dsmlib.claims",
+        description=(
+            "Compute the book's verdicts on the claims of HT and RC (and the book's own BK- results). "
+            "Experiments are disk-cached in .cache/dsmlib/."
+        ),
+        epilog="tsv prints one line per claim: id<TAB>verdict<TAB>evidence (severity and 'holds' inside the evidence).",
+    )
+    p.add_argument("ids", nargs="*", metavar="ID", help="claim ids to evaluate (default: all), e.g. HT-L1 RC-T1")
+    p.add_argument("--format", choices=_FORMATS, default="tsv", help="output format (default: tsv)")
+    return p
+
+
+def _as_dict(v: Verdict) -> dict[str, str]:
+    c = CLAIMS[v.claim_id]
+    return {
+        "id": v.claim_id,
+        "verdict": v.verdict,
+        "severity": v.severity,
+        "evidence": v.evidence,
+        "holds": v.holds,
+        "paper": c.paper,
+        "location": c.location,
+        "statement": c.statement,
+        "chapter": c.chapter or "",
+    }
+
+
+def _md_cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", r"\|")
+
+
+def _write_lines(ids: list[str] | None, fmt: str, out: Any) -> None:
+    if fmt == "tsv":  # streamed: a line as soon as its verdict is known
+        for v in _verdicts(ids):
+            out.write(v.line() + "\n")
+            out.flush()
+    elif fmt == "json":
+        json.dump([_as_dict(v) for v in _verdicts(ids)], out, ensure_ascii=False, indent=1)
+        out.write("\n")
+    else:
+        out.write("| id | verdict | severity | statement | evidence |\n| --- | --- | --- | --- | --- |\n")
+        for v in _verdicts(ids):
+            row = (v.claim_id, v.verdict, v.severity, CLAIMS[v.claim_id].statement, v.evidence)
+            out.write("| " + " | ".join(_md_cell(x) for x in row) + " |\n")
+            out.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print ``id<TAB>verdict<TAB>evidence`` for every claim."""
-    for v in ledger():
-        print(v.line())
+    """``python -m dsmlib.claims [ID ...] [--format tsv|json|markdown]``.
+
+    Unknown ids or options exit with status 2 before anything is computed; a reader that
+    closes the pipe early (``| head``) ends the command quietly (status 141, as a shell tool
+    killed by SIGPIPE).
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    unknown = [i for i in args.ids if i not in CLAIMS]
+    if unknown:
+        hints = []
+        for u in unknown:
+            close = difflib.get_close_matches(u.upper(), list(CLAIMS), n=3)
+            hints.append(f"{u!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+        parser.error("unknown claim id: " + ", ".join(hints) + "; the ids are listed in shared/CLAIMS.md")
+    ids = list(args.ids) or None
+    try:
+        _write_lines(ids, args.format, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away: silence the interpreter's final flush of stdout and stop
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     return 0
 
 

@@ -3,6 +3,8 @@
 Everything here returns MyST Markdown (rendered by MyST-NB from a cell's Markdown output),
 so the same component serves the chapters, the landing page and the ledger:
 
+- :func:`show` -- what a chapter's cell under a claim calls: the verdict, rendered as
+  :func:`verdict_markdown` in the notebook and the book;
 - :func:`verdict_markdown` -- the verdict box under a claim: a coloured admonition (one
   colour per verdict), a headline "Paper: ... We find: ...", the severity of a refuted or
   qualified verdict, and the rounded evidence folded in a dropdown;
@@ -10,28 +12,36 @@ so the same component serves the chapters, the landing page and the ledger:
   coloured verdict, severity, chapter), filtered in the static HTML by
   :func:`filter_controls_html` (no kernel needed);
 - :func:`findings_markdown` -- a few plain sentences per paper, computed from the verdicts;
+- :func:`findings_line` -- the "Findings" line a chapter opens with, from its ids and topics;
 - :func:`summary_table` -- the table every chapter ends with.
+
+This is the top of the import graph: it imports the registry (:mod:`dsmlib.claims`) and
+:mod:`dsmlib.verdicts`; nothing in :mod:`dsmlib` imports it.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
-from .claims import CLAIMS, SEVERITIES, VERDICTS, Verdict, evaluate, ledger
+from .claims import CLAIMS, evaluate, ledger
+from .verdicts import SEVERITIES, VERDICTS, Verdict
 
 __all__ = [
     "badge",
     "counts",
     "escape_md",
     "filter_controls_html",
+    "findings_line",
     "findings_markdown",
     "ledger_markdown",
     "paper_table",
+    "show",
     "summary_markdown",
     "summary_table",
     "verdict_markdown",
+    "ShownVerdict",
 ]
 
 #: admonition class (its colour in the book's theme) and badge role per verdict
@@ -274,3 +284,80 @@ def paper_table(verdicts: list[Verdict], prefix: str) -> str:
             f"| {_ref(v, True)} | {claim.location} | {_cell(claim.statement)} | {verdict_cell} | {_cell(holds)} |"
         )
     return "\n".join(rows)
+
+
+class ShownVerdict(Verdict):
+    """A :class:`~dsmlib.verdicts.Verdict` that renders as the verdict component.
+
+    The same fields and text (its ``text/plain`` is the ledger line); in a notebook its
+    ``text/markdown`` is :func:`verdict_markdown`. Made by :func:`show`.
+    """
+
+    def _repr_markdown_(self) -> str:
+        return verdict_markdown(self)
+
+
+def show(claim_id: str, result: Any = None) -> ShownVerdict:
+    """The verdict on ``claim_id`` for a chapter's cell: evaluated, rendered as Markdown.
+
+    Parameters
+    ----------
+    claim_id : str
+        A key of :data:`dsmlib.claims.CLAIMS`.
+    result : object, optional
+        The experiment's result, if the notebook already holds it (else the experiment
+        runs, disk-cached).
+
+    Returns
+    -------
+    ShownVerdict
+        The verdict of :func:`dsmlib.claims.evaluate`, displayed as :func:`verdict_markdown`.
+    """
+    v = evaluate(claim_id, result)
+    return ShownVerdict(v.claim_id, v.verdict, v.evidence, v.holds, v.severity)
+
+
+def _prf(cid: str) -> str:
+    return f"{{prf:ref}}`{cid} <{cid.lower()}>`"
+
+
+def findings_line(topics: Mapping[str, str], *, name_confirmed: bool = True) -> str:
+    """The line a chapter opens with: how many of its claims are confirmed, and what is not.
+
+    Parameters
+    ----------
+    topics : mapping of str to str
+        The chapter's claim ids, in the order to list them, each with a few words (MyST)
+        naming what it is about.
+    name_confirmed : bool
+        True: "k of n confirmed: topic (ref); ...". Not as stated: topic (ref) is
+        verdict, severity ...". False: the confirmed ones by reference only, "k of n
+        claims confirmed (refs); topic (ref) is verdict ...".
+
+    Returns
+    -------
+    str
+        One MyST paragraph starting with ``**Findings:**``.
+    """
+    if not topics:
+        raise ValueError("topics must name at least one claim id")
+    vs = [evaluate(cid) for cid in topics]
+    rest = [
+        f"{topics[v.claim_id]} ({_prf(v.claim_id)}) is {v.verdict}" + (f", severity *{v.severity}*" if v.severity else "")
+        for v in vs
+        if v.verdict != "confirmed"
+    ]
+    if not name_confirmed:
+        ok = [_prf(v.claim_id) for v in vs if v.verdict == "confirmed"]
+        return (
+            f"**Findings:** {len(ok)} of {len(vs)} claims confirmed ({', '.join(ok)})"
+            + ("; " + "; ".join(rest) if rest else "")
+            + "."
+        )
+    ok = [f"{topics[v.claim_id]} ({_prf(v.claim_id)})" for v in vs if v.verdict == "confirmed"]
+    return (
+        f"**Findings:** {len(ok)} of {len(vs)} confirmed"
+        + (": " + "; ".join(ok) if ok else "")
+        + (". Not as stated: " + "; ".join(rest) if rest else "")
+        + "."
+    )

@@ -94,7 +94,7 @@ from numpy.typing import ArrayLike, NDArray
 from .. import q_project, random_dsm, sigma2, singular_values, sinkhorn
 from .._validate import check_dimension, check_positive_scalar
 from ..cache import disk_cached
-from ..claims import Verdict, register, severity, verdict
+from ..verdicts import Verdict, severity, verdict
 from ._format import sig as _sig
 from .ch02.common import tex as _tex
 
@@ -370,7 +370,6 @@ def law_summary(result: LawResult) -> LawSummary:
 
 
 # ----------------------------------------------------------------------------- the check
-@register("BK-SIG2T", experiment=law_experiment)
 def check_bk_sig2t(result: LawResult) -> Verdict:
     r"""Pre-registered check of the law (criteria fixed in the module constants).
 
@@ -451,3 +450,9 @@ def check_bk_sig2t(result: LawResult) -> Verdict:
         + "; ".join(what) + ".",
         severity=severity(conclusion_holds=True, factor=worst),
     )
+
+
+#: this module's claim checks: claim id -> (experiment, check)
+CHECKS = {
+    "BK-SIG2T": (law_experiment, check_bk_sig2t),
+}

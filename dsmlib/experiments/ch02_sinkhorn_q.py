@@ -35,7 +35,7 @@ from scipy import stats
 from .. import entropy, q_project, row_softmax, sinkhorn
 from .._validate import as_square_batch, check_n_iter
 from ..cache import disk_cached
-from ..claims import Verdict, register, severity, verdict
+from ..verdicts import Verdict, severity, verdict
 from ._format import sig as _sig
 from ._format import small as fmt_small
 from .ch02.benchmark import *  # noqa: F401,F403
@@ -208,7 +208,6 @@ def sweep_experiment(config: SweepConfig = SweepConfig()) -> SweepResult:
     return SweepResult(config, np.array(config.temperatures), a["s1"], a["s2"], a["H"], a["err"], a["it"], a["conv"])
 
 
-@register("HT-E1", experiment=sweep_experiment)
 def check_ht_e1(result: SweepResult) -> Verdict:
     """Monotone decrease of sigma_2 with T and with H(M): medians, per-trial, and a paired sign test."""
     s2, H, T = result.sigma2, result.entropy, result.temperatures
@@ -398,7 +397,6 @@ def spectral_experiment(config: SpectralConfig = SpectralConfig()) -> SpectralRe
     )
 
 
-@register("HT-T2", experiment=spectral_experiment)
 def check_ht_t2(result: SpectralResult) -> Verdict:
     """Measured depth vs ceil(ln(1/eps)/(-ln sigma_2)): an estimate (within +-25 %) or only a bound?"""
     T = result.temperatures
@@ -438,7 +436,6 @@ def check_ht_t2(result: SpectralResult) -> Verdict:
     )
 
 
-@register("HT-R2", experiment=spectral_experiment)
 def check_ht_r2(result: SpectralResult) -> Verdict:
     """Non-normality; ||M^k on V_perp|| <= sigma_2^k; full-space ||M^k|| = 1; transient growth vs |lambda_2|^k."""
     k = np.array(result.config.powers)
@@ -569,7 +566,6 @@ def scaling_experiment(config: ScalingConfig = ScalingConfig()) -> ScalingResult
 _EXACT = 1e-10  # "the same matrix" for limits computed to marginal error 1e-13
 
 
-@register("RC-SK", experiment=scaling_experiment)
 def check_rc_sk(result: ScalingResult) -> Verdict:
     """Same DSM from different scalings, orders and implementations; D1 Y D2 form recovered."""
     worst = max(result.diff_scaled.max(), result.diff_transpose.max(), result.diff_pot.max())
@@ -590,7 +586,6 @@ def check_rc_sk(result: ScalingResult) -> Verdict:
     )
 
 
-@register("RC-SHIFT", experiment=scaling_experiment)
 def check_rc_shift(result: ScalingResult) -> Verdict:
     """Sinkhorn(S + a1^T + 1b^T) = Sinkhorn(S), and RC Eq. 19 with biased queries and keys."""
     worst = float(max(result.diff_scaled.max(), result.diff_eq19.max()))
@@ -720,7 +715,6 @@ def q_project_vec(V: NDArray[np.float64]) -> NDArray[np.float64]:
     return V - V.mean(axis=-2, keepdims=True)
 
 
-@register("RC-P2", experiment=q_experiment)
 def check_rc_p2(result: QResult) -> Verdict:
     """Every property of an orthogonal projection onto T_DS, to rounding."""
     p = dict(result.p2)
@@ -743,7 +737,6 @@ def check_rc_p2(result: QResult) -> Verdict:
     )
 
 
-@register("RC-P3", experiment=q_experiment)
 def check_rc_p3(result: QResult) -> Verdict:
     """||Q(Y)||_2 <= ||Q(Y)||_F <= lambda sqrt(rank) ||Y||_2 with lambda <= 1; best lambda observed."""
     lam = float(result.ratio.max())
@@ -842,7 +835,6 @@ def loglog_slope(ts: ArrayLike, res: ArrayLike, t_max: float = 1e-2) -> float:
     return float(np.polyfit(np.log(ts[m]), np.log(np.median(res, axis=-1)[m]), 1)[0])
 
 
-@register("RC-L1", experiment=expansion_experiment)
 def check_rc_l1(result: ExpansionResult) -> Verdict:
     """Which coefficient c makes (Sinkhorn(tY) - J/n)/t - c Q(Y) vanish as t -> 0?"""
     ts, ns = np.array(result.config.ts), result.config.ns
@@ -1039,3 +1031,20 @@ def story_figure(result: SweepResult | None = None):
     ax.set_title(rf"The homogeneity trap: $n={r.config.n}$, {r.sigma2.shape[1]} DSMs per $T$")
     ax.legend(loc="upper right")
     return fig
+
+
+#: chapter 2's claim checks: claim id -> (experiment, check)
+CHECKS = {
+    "HT-E1": (sweep_experiment, check_ht_e1),
+    "HT-T2": (spectral_experiment, check_ht_t2),
+    "HT-R2": (spectral_experiment, check_ht_r2),
+    "RC-SK": (scaling_experiment, check_rc_sk),
+    "RC-SHIFT": (scaling_experiment, check_rc_shift),
+    "RC-P2": (q_experiment, check_rc_p2),
+    "RC-P3": (q_experiment, check_rc_p3),
+    "RC-L1": (expansion_experiment, check_rc_l1),
+}
+from .ch02 import convergence as _conv, expansion as _exp, filtering as _filt, nonnegative as _nonneg  # noqa: E402
+
+for _m in (_conv, _exp, _filt, _nonneg):
+    CHECKS.update(_m.CHECKS)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ... import sinkhorn
 from ...cache import disk_cached
-from ...claims import Verdict, register, severity, verdict
+from ...verdicts import Verdict, severity, verdict
 from .._format import sig as _sig
 from .common import TEMPERATURES, algorithm1_costs, clopper_pearson
 from .common import tex as _tex
@@ -93,7 +93,6 @@ def alg1_experiment(config: Alg1Config = Alg1Config()) -> Alg1Result:
     )
 
 
-@register("HT-ALG1", experiment=alg1_experiment)
 def check_ht_alg1(result: Alg1Result) -> Verdict:
     """Pre-registered: Algorithm 1 'yields DSMs' at T iff none of the blocks x 1000 runs misses tol."""
     cfg, T = result.config, result.temperatures
@@ -137,3 +136,9 @@ def check_ht_alg1(result: Alg1Result) -> Verdict:
         "or a check of the marginals, at low $T$).",
         severity=severity(conclusion_holds=True, conditional=True),
     )
+
+
+#: this module's claim checks: claim id -> (experiment, check)
+CHECKS = {
+    "HT-ALG1": (alg1_experiment, check_ht_alg1),
+}

@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import q_project, row_softmax
 from ...cache import disk_cached
-from ...claims import Verdict, register, severity, verdict
+from ...verdicts import Verdict, severity, verdict
 from .._format import sig as _sig
 from .common import column_softmax
 from .common import tex as _tex
@@ -82,7 +82,6 @@ def p4_summary(result: P4Result) -> dict[str, float]:
     return {"intercept": intercept, "worst": worst, "slope": slope, "row_slope": rslope}
 
 
-@register("RC-P4", experiment=p4_experiment)
 def check_rc_p4(result: P4Result) -> Verdict:
     """Coefficient of t is 1/n^2 (to coef_tol) and the remainder is O(t^2) (slope ~ 1 relative to t)."""
     cfg = result.config
@@ -114,3 +113,9 @@ def check_rc_p4(result: P4Result) -> Verdict:
         holds="the coefficient $1/n^2$ is right, but the remainder is not $O(t^2)$ on this range of $t$.",
         severity=severity(conclusion_holds=True, conditional=True),
     )
+
+
+#: this module's claim checks: claim id -> (experiment, check)
+CHECKS = {
+    "RC-P4": (p4_experiment, check_rc_p4),
+}

@@ -25,7 +25,7 @@ from ... import q_project, row_softmax, sinkhorn, singular_values
 from ..._parallel import thread_map
 from ..._validate import as_square_batch, check_positive_scalar
 from ...cache import disk_cached
-from ...claims import Verdict, register, severity, verdict
+from ...verdicts import Verdict, severity, verdict
 from .._format import sig as _sig
 from .common import algorithm1_costs, clopper_pearson, row_entropy
 from .common import tex as _tex
@@ -153,7 +153,6 @@ def agg_outcome(ratio: ArrayLike, margin: float = AGG_MARGIN, level: float = AGG
     return out.astype(str)
 
 
-@register("HT-AGG", experiment=agg_experiment)
 def check_ht_agg(result: AggResult) -> Verdict:
     """Is sigma_2(M) below Softmax's detail-to-detail gain ||UPU||_2 by more than 5 %, per T?"""
     T = result.temperatures
@@ -429,7 +428,6 @@ def jacobian_slope(result: GradResult) -> float:
     return float(np.polyfit(np.log(T[m]), np.log(np.median(result.jac_lower[m], axis=1)), 1)[0])
 
 
-@register("HT-GRAD", experiment=grad_experiment)
 def check_ht_grad(result: GradResult) -> Verdict:
     """Forward ||M||_2 = 1; does the Jacobian of S -> Sinkhorn(S/T) stay bounded as T -> 0?"""
     cfg, T = result.config, result.temperatures
@@ -472,3 +470,10 @@ def check_ht_grad(result: GradResult) -> Verdict:
         "scale), as for Softmax.",
         severity=severity(conclusion_holds=True, conditional=True),
     )
+
+
+#: this module's claim checks: claim id -> (experiment, check)
+CHECKS = {
+    "HT-AGG": (agg_experiment, check_ht_agg),
+    "HT-GRAD": (grad_experiment, check_ht_grad),
+}

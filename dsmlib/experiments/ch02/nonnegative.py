@@ -27,7 +27,7 @@ from scipy.sparse.csgraph import connected_components, maximum_bipartite_matchin
 
 from ..._validate import as_square_batch, check_n_iter
 from ...cache import disk_cached
-from ...claims import Verdict, register, severity, verdict
+from ...verdicts import Verdict, severity, verdict
 from .._format import sig as _sig
 from .common import tex as _tex
 
@@ -263,7 +263,6 @@ def ska_outcome(result: SkaResult) -> tuple[np.ndarray, np.ndarray]:
     return converged, converged & keeps
 
 
-@register("RC-SKA", experiment=ska_experiment)
 def check_rc_ska(result: SkaResult) -> Verdict:
     """Total support -> D1 Y D2 reached; does it generalise to every non-negative matrix?"""
     cfg = result.config
@@ -303,3 +302,9 @@ def check_rc_ska(result: SkaResult) -> Verdict:
         "RC-SKA", "refuted", ev, holds="even matrices with total support did not reach a $D_1YD_2$ scaling.",
         severity=severity(conclusion_holds=False),
     )
+
+
+#: this module's claim checks: claim id -> (experiment, check)
+CHECKS = {
+    "RC-SKA": (ska_experiment, check_rc_ska),
+}

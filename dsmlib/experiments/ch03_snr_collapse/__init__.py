@@ -28,3 +28,8 @@ from .proof import *  # noqa: F401,F403
 from .proof import __all__ as _proof_all
 
 __all__ = [*_core_all, *_proof_all, *_e2_all, *_irrev_all, "METHODS", "SEEDS", "TEMPS"]
+
+from . import _core, e2, irrev, proof  # noqa: E402
+
+#: chapter 3's claim checks: claim id -> (experiment, check)
+CHECKS = {**_core.CHECKS, **proof.CHECKS, **e2.CHECKS, **irrev.CHECKS}

@@ -35,7 +35,7 @@ from ...cache import disk_cached
 from .._format import sig as _sig
 from .._format import mtex as _m
 from .._format import tex as _tex
-from ...claims import Verdict, register, severity, verdict
+from ...verdicts import Verdict, severity, verdict
 from ...noise import (
     cosine,
     expected_projected_noise_norm,
@@ -228,7 +228,6 @@ def lemma3_experiment(config: Lemma3Config = Lemma3Config()) -> Lemma3Result:
     return Lemma3Result(c, r, ratio_random, ratio_opt, ratio_full, de(c.r_min, 0.5), de(0.5 + 1e-9, c.r_max))
 
 
-@register("HT-L3", experiment=lemma3_experiment)
 def check_ht_l3(result: Lemma3Result) -> Verdict:
     """Confirmed if no sampled or searched pair inside ``r <= 1/2`` has ratio > 4."""
     r = result.r
@@ -315,7 +314,6 @@ def snr_experiment(config: SNRConfig = SNRConfig()) -> SNRResult:
                      float(norms.std(ddof=1) / np.sqrt(norms.size)))
 
 
-@register("HT-SNR", experiment=snr_experiment)
 def check_ht_snr(result: SNRResult) -> Verdict:
     """Confirmed if exact/approx is within 10% of 1 (median, every T); qualified if it is only an upper bound."""
     c = result.config
@@ -382,7 +380,6 @@ def levy_experiment(config: LevyConfig = LevyConfig()) -> LevyResult:
     return LevyResult(c, eps, sphere_coordinate_tail(eps, c.n - 1), count, 2 * np.exp(-(c.n - 2) * eps**2 / 2), dots)
 
 
-@register("HT-LEVY", experiment=levy_experiment)
 def check_ht_levy(result: LevyResult) -> Verdict:
     """Refuted if the exact tail, or the sampled tail's lower 95% CI, exceeds the bound at some eps."""
     c = result.config
@@ -493,7 +490,6 @@ def theorem1_cells(result: Theorem1Result, alpha: float = 0.05) -> dict[str, NDA
             "gamma": np.asarray(c.gammas), "eps": np.asarray(c.eps)}
 
 
-@register("HT-T1", experiment=theorem1_experiment)
 def check_ht_t1(result: Theorem1Result) -> Verdict:
     """Refuted if some (gamma <= 1/8, eps) cell's failure rate is significantly above 2exp(-n eps^2/2)."""
     c = result.config
@@ -688,7 +684,6 @@ def affine_experiment(config: AffineConfig = AffineConfig()) -> AffineResult:
     return AffineResult(c, gam, align, mutual, spread)
 
 
-@register("HT-AFF", experiment=affine_experiment)
 def check_ht_aff(result: AffineResult) -> Verdict:
     """Confirmed if at the lowest-SNR temperature neither fitted affine map raises held-out alignment by >= 0.05."""
     c = result.config
@@ -828,7 +823,6 @@ def wedin_experiment(config: WedinConfig = WedinConfig()) -> WedinResult:
     return WedinResult(c, out[0], out[1], out[2], out[3], out[4], gap, lhs, nE / D, corr)
 
 
-@register("HT-WEDIN", experiment=wedin_experiment)
 def check_ht_wedin(result: WedinResult) -> Verdict:
     """Refuted if the stated form ||sin Theta|| <= ||E||/Delta fails somewhere; else qualified if vacuous in the paper's setting."""
     c = result.config
@@ -1044,3 +1038,14 @@ def wedin_figure(result: WedinResult):
     bx.set_title(r"search: $r = 1$, $\|E\| < \Delta$", fontsize=10)
     bx.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
+
+
+#: this module's claim checks: claim id -> (experiment, check)
+CHECKS = {
+    "HT-L3": (lemma3_experiment, check_ht_l3),
+    "HT-SNR": (snr_experiment, check_ht_snr),
+    "HT-LEVY": (levy_experiment, check_ht_levy),
+    "HT-T1": (theorem1_experiment, check_ht_t1),
+    "HT-AFF": (affine_experiment, check_ht_aff),
+    "HT-WEDIN": (wedin_experiment, check_ht_wedin),
+}

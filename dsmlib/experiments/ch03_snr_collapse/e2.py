@@ -40,7 +40,7 @@ from scipy import stats
 
 from ... import random_dsm
 from ...cache import disk_cached
-from ...claims import Verdict, register, severity, verdict
+from ...verdicts import Verdict, severity, verdict
 from .._format import sig as _sig
 from ...noise import gaussian_noise, snr
 from ...projections import layer_norm
@@ -199,7 +199,6 @@ def _p(x: float) -> str:
     return "$< 10^{-6}$" if x < 1e-6 else _m(_sig(x, 1))
 
 
-@register("HT-E2", experiment=e2_prereg_experiment)
 def check_ht_e2(result: E2Result) -> Verdict:
     """Pre-registered: confirmed if all four equivalences hold at every low-SNR setting and the high-SNR contrast is clear.
 
@@ -271,3 +270,9 @@ def e2_figure(result: E2Result):
     ax.set_ylabel(r"$F_R(t) - F_{\rm Beta}(t)$")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     return fig
+
+
+#: this module's claim checks: claim id -> (experiment, check)
+CHECKS = {
+    "HT-E2": (e2_prereg_experiment, check_ht_e2),
+}

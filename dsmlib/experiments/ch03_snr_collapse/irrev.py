@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from ...cache import disk_cached
-from ...claims import Verdict, register, severity, verdict
+from ...verdicts import Verdict, severity, verdict
 from ...noise import gaussian_noise
 from ...projections import center
 from .._format import sig as _sig
@@ -171,7 +171,6 @@ def _matched(s: NDArray, n: int, nu: float, ref: float) -> NDArray[np.float64]:
     return (s**2 / (s**2 + b)).mean(axis=-1)
 
 
-@register("HT-IRREV", experiment=irrev_experiment)
 def check_ht_irrev(result: IrrevResult) -> Verdict:
     """Reversible without noise (kappa < COND_MAX, float64 recovery < REC_TOL) but lost with noise -> qualified (scope).
 
@@ -254,3 +253,9 @@ def irrev_figure(result: IrrevResult):
     b.legend(loc="upper left")
     fig.set_layout_engine("tight", rect=(0, 0.17, 1, 1))  # room for the temperature legend
     return fig
+
+
+#: this module's claim checks: claim id -> (experiment, check)
+CHECKS = {
+    "HT-IRREV": (irrev_experiment, check_ht_irrev),
+}

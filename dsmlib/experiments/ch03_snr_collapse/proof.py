@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from ...cache import disk_cached
-from ...claims import Verdict, register, severity, verdict
+from ...verdicts import Verdict, severity, verdict
 from ...noise import expected_projected_noise_norm, gaussian_noise, sphere_coordinate_tail
 from ...projections import center
 from .._format import sig as _sig
@@ -213,7 +213,6 @@ def proof_steps(result: ProofResult, alpha: float = 0.05) -> dict[str, NDArray]:
     }
 
 
-@register("HT-T1P", experiment=theorem1_proof_experiment)
 def check_ht_t1p(result: ProofResult) -> Verdict:
     """Refuted if the proof's own events are not covered by the stated failure term 2 exp(-n eps^2 / 2).
 
@@ -304,3 +303,9 @@ def proof_figure(result: ProofResult):
     ax.set_ylabel("failure probability")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return fig
+
+
+#: this module's claim checks: claim id -> (experiment, check)
+CHECKS = {
+    "HT-T1P": (theorem1_proof_experiment, check_ht_t1p),
+}

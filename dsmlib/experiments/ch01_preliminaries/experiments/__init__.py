@@ -1,0 +1,51 @@
+"""Chapter 1, the experiments (config in, dataclass of arrays out, disk-cached), by concern."""
+
+from __future__ import annotations
+
+from .noise import (
+    ConcentrationConfig,
+    ConcentrationResult,
+    NoiseConfig,
+    NoiseResult,
+    _directions,
+    concentration_experiment,
+    noise_experiment,
+)
+from .norms import (
+    NormConfig,
+    NormResult,
+    PathConfig,
+    PathResult,
+    norm_experiment,
+    path_experiment,
+)
+from .pieces import (
+    EIG_TEMPERATURES,
+    TEMPERATURES,
+    _decade,
+    _seeded_uniform,
+    birkhoff_dsm,
+    chi_mean,
+    norm_1inf,
+    path_sum,
+    restricted_norm,
+)
+from .spectra import (
+    DRAW_TEMPERATURES,
+    DSMSpectraConfig,
+    DSMSpectraResult,
+    PFConfig,
+    PFResult,
+    Sigma1DrawsConfig,
+    Sigma1DrawsResult,
+    SpecialConfig,
+    SpecialResult,
+    SpectraBundle,
+    dsm_spectra_experiment,
+    is_primitive,
+    perron_bracket,
+    pf_experiment,
+    sigma1_draws_experiment,
+    special_dsm_experiment,
+    spectra_experiment,
+)

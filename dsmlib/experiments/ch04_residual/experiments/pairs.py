@@ -1,0 +1,196 @@
+"""Chapter 4, two noisy inputs through deep networks with and without skips (HT-RES)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+from .... import sigma2
+from ....cache import disk_cached
+
+from .common import make_inputs
+
+
+# ----------------------------------------------------------------------------- Algorithm 1, lean
+def algorithm1_batch(
+    n: int, temperature: float, size: int, rng: np.random.Generator, *, n_iter: int = 200, tol: float = 1e-6
+) -> tuple[NDArray[np.float64], int]:
+    r"""HT Algorithm 1 for a batch, lean: the same draws and iterations as :func:`dsmlib.random_dsm`.
+
+    Costs :math:`d\sim\mathcal U[0,1]^{n\times n}` (``rng.random((size, n, n))``), then
+    alternating row / column normalisation of :math:`e^{-d/T}` until the largest row-sum
+    error of the *whole batch* is ``<= tol`` (at most ``n_iter`` iterations). Matrices that
+    converged earlier take the extra iterations, which move them by less than ``tol``.
+    About three times faster than :func:`dsmlib.random_dsm` for the thousands of layers of
+    the deep experiments below.
+
+    Parameters
+    ----------
+    n : int
+        Matrix size (``>= 2``).
+    temperature : float
+        :math:`T > 0`.
+    size : int
+        Number of matrices (``>= 1``).
+    rng : numpy.random.Generator
+    n_iter : int, default 200
+        :math:`K`.
+    tol : float, default 1e-6
+
+    Returns
+    -------
+    M : ndarray, shape (size, n, n)
+    n_failed : int
+        Matrices whose row-sum error is still ``> tol`` after ``n_iter`` iterations.
+    """
+    if int(n) < 2 or int(size) < 1:
+        raise ValueError(f"need n >= 2 and size >= 1, got n={n}, size={size}")
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy Generator")
+    if int(n_iter) < 1 or tol < 0:
+        raise ValueError("need n_iter >= 1 and tol >= 0")
+    A = rng.random((int(size), int(n), int(n)))
+    np.multiply(A, -1.0 / temperature, out=A)
+    np.exp(A, out=A)
+    err = np.full(int(size), np.inf)
+    for _ in range(int(n_iter)):
+        A /= A.sum(axis=-1, keepdims=True)
+        A /= A.sum(axis=-2, keepdims=True)
+        err = np.abs(A.sum(axis=-1) - 1.0).max(axis=-1)
+        if err.max() <= tol:
+            break
+    return A, int((err > tol).sum())
+
+
+def _lognormalise(Y: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    """HT's LayerNorm along axis 1 of ``(G, n, C)``, in place: centre, rescale to norm sqrt(n)."""
+    Y -= Y.mean(axis=1, keepdims=True)
+    Y *= np.sqrt(n) / np.linalg.norm(Y, axis=1, keepdims=True)
+    return Y
+
+
+# ----------------------------------------------------------------------------- HT-RES
+@dataclass(frozen=True)
+class NoisyPairConfig:
+    r"""HT-RES: two similar inputs through deep noisy LN networks with and without skips.
+
+    Block with skip :math:`x_{\ell+1} = \mathrm{LN}(x_\ell + M_\ell x_\ell + \xi_\ell)`,
+    without :math:`x_{\ell+1} = \mathrm{LN}(M_\ell x_\ell + \xi_\ell)`, with
+    :math:`\xi_\ell\sim\mathcal N(0, \nu^2/n\,I)` independent per layer and per input
+    (HT Assumption 2), LN of HT Assumption 3, :math:`M_\ell` fresh Algorithm-1 DSMs.
+    ``networks`` independent networks each carry ``pairs / networks`` input pairs.
+    """
+
+    n: int = 64
+    nu: float = 0.1
+    pairs: int = 1000
+    networks: int = 10
+    depth: int = 256
+    temperatures: tuple[float, ...] = (0.3, 1.0, 10.0)
+    pair_cos: float = 0.99
+    n_iter: int = 200
+    tol: float = 1e-6
+    seed: int = 4
+
+
+#: HT-RES pre-registration: "collapsed" = 95% CI of the mean cosine inside (-margin, margin)
+RES_COLLAPSE_MARGIN = 0.05
+#: ... and skips "mitigate" if the 95% CI of the mean cosine lies above this level
+RES_KEEP_LEVEL = 0.9
+RES_ARCHS = ("skip", "no skip")
+
+
+@dataclass(frozen=True)
+class NoisyPairResult:
+    """Cosines between the two streams of every pair.
+
+    Shapes: ``nT`` temperatures, ``A = 2`` architectures (:data:`RES_ARCHS`), ``L = depth``,
+    ``G = networks``, ``R = pairs``.
+    """
+
+    config: NoisyPairConfig
+    sigma2_med: NDArray[np.float64]  # (nT,) median sigma2 of the first layer's matrices
+    n_unconverged: NDArray[np.int64]  # (nT,)
+    net_mean_cos: NDArray[np.float64]  # (nT, A, L+1, G) mean cosine per network and layer
+    cos_final: NDArray[np.float64]  # (nT, A, R) cosine of every pair at layer L
+
+
+@disk_cached
+def noisy_pair_experiment(config: NoisyPairConfig = NoisyPairConfig()) -> NoisyPairResult:
+    """Run both architectures on the same inputs, matrices and noise (common random numbers)."""
+    c = config
+    if c.pairs % c.networks:
+        raise ValueError("pairs must be a multiple of networks")
+    rng = np.random.default_rng(c.seed)
+    G, m, n, L = c.networks, c.pairs // c.networks, c.n, c.depth
+    nT = len(c.temperatures)
+    net = np.empty((nT, 2, L + 1, G))
+    fin = np.empty((nT, 2, c.pairs))
+    s2m = np.empty(nT)
+    nunc = np.zeros(nT, dtype=np.int64)
+    chunk = 64
+    for t, T in enumerate(c.temperatures):
+        x, x2 = make_inputs(n, c.pairs, 0.0, c.pair_cos, rng)
+        X = np.concatenate([x.reshape(G, m, n), x2.reshape(G, m, n)], axis=1).transpose(0, 2, 1)
+        X = np.ascontiguousarray(np.concatenate([X, X], axis=2))  # (G, n, 4m): skip x, x', no skip x, x'
+        sk = slice(0, 2 * m)
+
+        def record(l: int) -> None:
+            for a in range(2):
+                u, v = X[:, :, 2 * a * m:(2 * a + 1) * m], X[:, :, (2 * a + 1) * m:(2 * a + 2) * m]
+                net[t, a, l] = np.einsum("gnr,gnr->gr", u, v).mean(axis=1) / n
+
+        record(0)
+        for l0 in range(0, L, chunk):
+            k = min(chunk, L - l0)
+            Ms, nf = algorithm1_batch(n, T, k * G, rng, n_iter=c.n_iter, tol=c.tol)
+            nunc[t] += nf
+            Ms = Ms.reshape(k, G, n, n)
+            if l0 == 0:
+                s2m[t] = float(np.median(sigma2(Ms[0])))
+            for j in range(k):
+                xi = rng.standard_normal((G, n, 2 * m)) * (c.nu / np.sqrt(n))
+                Y = Ms[j] @ X
+                Y[:, :, sk] += X[:, :, sk]
+                Y[:, :, :2 * m] += xi  # the same noise draw for both architectures
+                Y[:, :, 2 * m:] += xi
+                X = _lognormalise(Y, n)
+                record(l0 + j + 1)
+        for a in range(2):
+            u, v = X[:, :, 2 * a * m:(2 * a + 1) * m], X[:, :, (2 * a + 1) * m:(2 * a + 2) * m]
+            fin[t, a] = (np.einsum("gnr,gnr->gr", u, v) / n).ravel()
+    return NoisyPairResult(c, s2m, nunc, net, fin)
+
+
+def cluster_ci(net_means: NDArray[np.float64], level: float = 0.95) -> tuple[NDArray, NDArray, NDArray]:
+    r"""Mean over networks and its t-interval from the ``G`` network means (last axis).
+
+    Pairs in one network share its matrices, so the network is the independent unit.
+
+    Returns
+    -------
+    mean, lo, hi : ndarray, shape ``net_means.shape[:-1]``
+    """
+    g = np.asarray(net_means, dtype=np.float64)
+    G = g.shape[-1]
+    if G < 2:
+        raise ValueError("need at least two networks for an interval")
+    mu = g.mean(axis=-1)
+    half = stats.t.ppf(0.5 + level / 2, G - 1) * g.std(axis=-1, ddof=1) / np.sqrt(G)
+    return mu, mu - half, mu + half
+
+
+def skip_pair_law(config: NoisyPairConfig, depth: int | NDArray | None = None) -> NDArray[np.float64]:
+    r"""Predicted pair cosine of the skip network, :math:`c_L = c_0\,e^{-L\nu^2/n}`.
+
+    Each block adds to each stream an independent noise of relative size :math:`\nu/\sqrt n`
+    per unit norm (the stream has norm :math:`\sqrt n` after LN, the noise :math:`\nu`);
+    renormalising shrinks the shared component by :math:`(1+\nu^2/n)^{-1/2}` per stream,
+    and the skip path keeps the two streams' common part (to first order in
+    :math:`\sigma_2`, the shared :math:`M_\ell` moves both alike).
+    """
+    L = np.arange(config.depth + 1) if depth is None else np.asarray(depth)
+    return config.pair_cos * np.exp(-L * config.nu**2 / config.n)
