@@ -49,12 +49,14 @@ _STYLE = {
     "confirmed": ("tip", "bdg-success"),
     "qualified": ("warning", "bdg-warning"),
     "refuted": ("danger", "bdg-danger"),
+    "inconclusive": ("important", "bdg-info"),
     "not-tested": ("note", "bdg-muted"),
 }
 
 #: what each severity means, in words a reader can use
 SEVERITY_WORDS = {
     "cosmetic": "a value off by a few percent; no conclusion changes",
+    "proof": "the statement holds, but the paper's argument does not establish it",
     "constant": "a constant or coefficient is wrong; the shape of the result survives",
     "scope": "holds only under a condition the paper does not state",
     "conclusion": "the claimed behaviour does not hold as stated",

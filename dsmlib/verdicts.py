@@ -29,14 +29,18 @@ __all__ = [
     "verdict",
 ]
 
-VERDICTS = ("confirmed", "qualified", "refuted", "not-tested")
+#: ``inconclusive``: a test was run at a stated power and decides neither way (never "refuted"
+#: for want of evidence)
+VERDICTS = ("confirmed", "qualified", "refuted", "inconclusive", "not-tested")
 
 #: how much a refuted or qualified verdict matters, mildest first:
 #: ``cosmetic`` -- a constant or value off by less than a few percent, no conclusion changes;
+#: ``proof`` -- the statement holds (or holds as corrected) but the paper's argument does not
+#: establish it;
 #: ``constant`` -- a bound or coefficient wrong by a factor, the conclusion's shape survives;
 #: ``scope`` -- holds only under conditions the paper does not state;
 #: ``conclusion`` -- the claimed behaviour does not hold as stated.
-SEVERITIES = ("cosmetic", "constant", "scope", "conclusion")
+SEVERITIES = ("cosmetic", "proof", "constant", "scope", "conclusion")
 
 #: relative error below which a wrong constant or value counts as ``cosmetic``
 COSMETIC_REL = 0.05
@@ -89,14 +93,14 @@ class Verdict:
     claim_id : str
         A claim id of the form ``HT-...``, ``RC-...`` or ``BK-...`` (the registry checks
         that it exists).
-    verdict : {'confirmed', 'qualified', 'refuted', 'not-tested'}
+    verdict : {'confirmed', 'qualified', 'refuted', 'inconclusive', 'not-tested'}
     evidence : str
         One or two sentences with the measured numbers.
     holds : str
         For ``qualified``/``refuted``: the exact form that the computation supports.
     severity : str
         For ``qualified``/``refuted``: one of :data:`SEVERITIES`, computed by the check
-        (see :func:`severity`); empty for ``confirmed`` and ``not-tested``.
+        (see :func:`severity`); empty for ``confirmed``, ``inconclusive`` and ``not-tested``.
 
     Notes
     -----
@@ -119,7 +123,7 @@ class Verdict:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
         if self.verdict in ("refuted", "qualified") and not self.severity and STRICT_SEVERITY:
             raise ValueError(f"a {self.verdict} verdict on {self.claim_id} needs a severity")
-        if self.verdict in ("confirmed", "not-tested") and self.severity:
+        if self.verdict in ("confirmed", "inconclusive", "not-tested") and self.severity:
             raise ValueError(f"a {self.verdict} verdict takes no severity, got {self.severity!r}")
 
     def line(self) -> str:

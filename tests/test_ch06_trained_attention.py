@@ -1,4 +1,4 @@
-"""Chapter 6: pieces of the trained-attention analysis, and flip tests for its checks."""
+"""Chapter 6: the per-model summaries, the pre-registered cells, and checks that flip."""
 
 from __future__ import annotations
 
@@ -8,164 +8,214 @@ import numpy as np
 import pytest
 
 from dsmlib.attention import chained_product
-from dsmlib.experiments import ch06_trained_attention as ch
+from dsmlib.experiments.ch06_trained_attention import analysis as prereg, checks, experiments as en
 from dsmlib.trained import model as tm
 
-T, M, L, B, N, H = 24, 30, 24, 10, 20, 4
+L = 24
 
 
-def _fake(seed: int = 0) -> ch.TrainedResult:
-    """A result with the right shapes: Softmax and Sinkhorn identical up to seed noise."""
-    rng = np.random.default_rng(seed)
-    names = ch.model_names()
-    K = len(names)
-    t = np.arange(1, T + 1)
-    noise = lambda *s: np.exp(0.05 * rng.normal(size=s))  # noqa: E731
-    path = np.exp(-0.3 * t)[None, None, :, None] * noise(K, len(ch.READINGS), T, M)
-    corr = np.exp(-0.3 * t)[None, None, None, :, None] * noise(K, 3, 2, T, M)
-    rand = np.exp(-0.1 * t)[None, None, :, None] * noise(K, 2, T, M)
-    out = 0.5 * noise(K, 4, L, B)
-    ent = 2.0 + 0.01 * rng.normal(size=(K, N, H))
-    E = 9
-    col = np.full((K, E), np.nan)
-    col[:] = np.linspace(0.2, 0.3, E)
-    conv = np.full((K, 4, 50), 1e-7)
-    cfg = ch.TrainedConfig(names, tuple("0" * 64 for _ in names))
-    z = np.zeros((K, E))
-    return ch.TrainedResult(
-        cfg, t, path, corr, rand, np.ones(K), out, ent, ent / 4, np.zeros((K, 17, 17)), np.zeros((K, 8, 8)), conv,
-        np.zeros((K, 200, 3)), np.ones(K), np.ones(K), np.ones(K), np.tile(np.arange(E, dtype=float), (K, 1)), z,
-        z, col, z, z, z, np.repeat(col[:, :, None], L, -1), np.ones(K), np.ones(K),
+def _summary(ds: str, norm: str, seed: int, rng: np.random.Generator, **over) -> en.ModelSummary:
+    """A model summary with realistic shapes; Softmax and Sinkhorn alike up to run noise."""
+    t = np.arange(1, L + 1)
+    rate = 0.8 + 0.05 * rng.standard_normal()
+    paths = np.stack([10 ** (-rate * t), 10 ** (-0.1 * rate * t), 10 ** (-0.5 * rate * t)])
+    hist = 0.3 + 0.01 * rng.standard_normal(9)
+    base = dict(
+        name=tm.model_name(ds, norm, seed), dataset=ds, normalisation=norm, seed=seed, sha256="0" * 64, n_test=10,
+        acc=0.95, acc_log=0.95, entropy_l1=2.5 + 0.05 * rng.standard_normal(),
+        same_scores_gap=0.1 + 0.02 * rng.standard_normal(), path_median=paths,
+        random_median=10 ** (-0.5 * rate * t), score_sd=1.0,
+        q=np.stack([np.exp(-(3.0 ** np.minimum(t, 6))), 0.5 + 0 * t, np.exp(-(3.0 ** np.minimum(t, 6))),
+                    0.5 * 10 ** (0.01 * rng.standard_normal()) + 0 * t]),
+        col_dev=0.2 + 0.01 * rng.standard_normal(), col_dev_shuffled=0.2 + 0.01 * rng.standard_normal(),
+        hist_col_dev=hist, conv_changed=0.0, conv_logit=0.01, conv_changed_trunc=0.0, conv_within=1.0,
+        conv_median_err=1e-8, example_map=np.eye(17), cpu_s=60.0, wall_s=60.0,
     )
+    base.update(over)
+    return en.ModelSummary(**base)
 
 
-def _is(r: ch.TrainedResult, norm: str) -> np.ndarray:
-    return np.array([f"_{norm}_" in m for m in r.config.models])
+def _result(seed: int = 0, **by_norm) -> en.EnsembleResult:
+    """8 runs per arm on both data sets; ``by_norm = {"sinkhorn": f}`` maps a summary to a changed one."""
+    rng = np.random.default_rng(seed)
+    ms = []
+    for ds in en.DATASETS:
+        for norm in en.NORMS:
+            for s in en.SEEDS:
+                m = _summary(ds, norm, s, rng)
+                if norm in by_norm:
+                    m = by_norm[norm](m)
+                ms.append(m)
+    return en.EnsembleResult(tuple(ms))
 
 
-def _boost(r, field, factor, norm="sinkhorn", sl=(slice(None),)):
-    a = getattr(r, field).copy()
-    idx = np.flatnonzero(_is(r, norm))
-    for i in idx:
-        a[(i,) + sl] = a[(i,) + sl] * factor
-    return dataclasses.replace(r, **{field: a})
+def _shift(field: str, delta: float):
+    return lambda m: dataclasses.replace(m, **{field: getattr(m, field) + delta})
 
 
-@pytest.fixture(scope="module")
-def fake():
-    return _fake()
-
-
-def test_path_products_match_chained_product():
+# ---------------------------------------------------------------------------------------
+# pieces
+# ---------------------------------------------------------------------------------------
+def test_path_medians_match_chained_product():
+    """The path products are RC Eq. 10's chained products (identity reading: factors -> I)."""
     rng = np.random.default_rng(0)
-    A = rng.random((5, 3, 2, 4, 4))  # (L, B, H, n, n)
+    A = rng.random((5, 3, 2, 4, 4))  # (L, N, H, n, n)
     A /= A.sum(-1, keepdims=True)
-    ly, hd, bi, skip, order = ch.path_indices(5, 2, 3, 7, seed=1)
-    r = ch.path_products(A, ly, hd, bi)
+    paths = en.path_sample(5, 2, 3, 7, seed=1)
+    med = en.path_medians(A, paths)
     for t in (1, 3, 5):
-        P = chained_product(np.swapaxes(A, 1, 2), ly[t - 1, :, :t], hd[t - 1, :, :t], bi[t - 1, :, :t])
-        np.testing.assert_allclose(r[t - 1], np.linalg.svd(P, compute_uv=False)[:, 1] / np.linalg.svd(P, compute_uv=False)[:, 0])
-    assert np.all(skip.sum(-1) == np.arange(1, 6)[:, None] // 2)
-    # all factors replaced by I -> identity products, residual 1; (I+P)/2 keeps more rank than P
-    rI = ch.path_products(A, ly, hd, bi, skipmask=ly >= 0)
-    np.testing.assert_allclose(rI, 1.0)
-    assert np.median(ch.path_products(A, ly, hd, bi, half=True)[-1]) > np.median(r[-1])
+        ly, hd, im = paths[0][t - 1], paths[1][t - 1], paths[2][t - 1]
+        P = chained_product(np.swapaxes(A, 1, 2), ly, hd, im)
+        s = np.linalg.svd(P, compute_uv=False)
+        assert med[0, t - 1] == pytest.approx(np.median(s[:, 1] / s[:, 0]), rel=1e-10)
+    assert np.all(med[1] >= med[0] - 1e-12)  # (I + P)/2 keeps at least as much rank here
 
 
-def test_marginals_entropy_and_mean_row_residual():
-    S = np.random.default_rng(1).normal(size=(6, 5, 5))
-    tr = ch.marginal_trace(S, 60)
-    e = ch.marginal_error(tm.fast_sinkhorn(S, 60))
-    np.testing.assert_allclose(tr[-1, 2], e.max(), rtol=1e-6, atol=1e-15)
-    assert tr[0, 0] > tr[-1, 0]
-    np.testing.assert_allclose(ch.row_entropy(np.full((2, 4, 4), 0.25)), np.log(4))
-    X = np.ones((3, 5, 4))
-    assert np.all(ch.mean_row_residual(X) < 1e-12)
+def test_slope_and_growth_on_exact_laws():
+    """decay_slope recovers an exponential's rate; growth_factor tells exponential from cubic."""
+    t = np.arange(1, 25)
+    assert prereg.decay_slope(10 ** (-0.7 * t)) == pytest.approx(-0.7)
+    assert prereg.resolvable(10 ** (-0.7 * t)) == 12  # 10^-8.4 >= 1e-9 > 10^-9.1
+    cubic = np.exp(-0.1 * 3.0 ** (t - 1))
+    assert prereg.growth_factor(cubic) == pytest.approx(np.log(3.0), rel=1e-6)
+    assert prereg.growth_factor(np.exp(-1.0 * t)) < np.log(1.5)
+    assert np.isnan(prereg.decay_slope(np.full(24, 1e-12)))
 
 
-def test_rc_f3_flips(fake):
-    assert ch.check_rc_f3(fake).verdict == "refuted"
-    v = ch.check_rc_f3(_boost(fake, "path_residual", 10.0))
-    assert v.verdict == "confirmed"
-    k = ch.READINGS.index(ch.SKIP_READING)
-    q = ch.check_rc_f3(_boost(fake, "path_residual", 10.0, sl=(k,)))
-    assert q.verdict == "qualified" and q.severity == "scope"
+def test_col_deviation_and_shuffle_keep_rows():
+    rng = np.random.default_rng(2)
+    P = rng.random((3, 5, 5))
+    P /= P.sum(-1, keepdims=True)
+    S = en.shuffle_rows(P, np.random.default_rng(0))
+    np.testing.assert_allclose(np.sort(S, -1), np.sort(P, -1))
+    assert en.col_deviation(np.full((5, 5), 0.2)) == pytest.approx(0.0, abs=1e-15)
 
 
-def test_rc_mech_flips(fake):
-    assert ch.check_rc_mech(fake).verdict == "refuted"
-    k = ch.READINGS.index(ch.SKIP_READING)
-    assert ch.check_rc_mech(_boost(fake, "path_residual", 10.0, sl=(k,))).verdict == "confirmed"
-    # advantage of equal size with and without skips: no amplification
-    assert ch.check_rc_mech(_boost(fake, "path_residual", 10.0)).verdict == "refuted"
+# ---------------------------------------------------------------------------------------
+# verdicts flip with the data
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("delta, expected", [(0.5, "confirmed"), (0.0, "inconclusive"), (-0.5, "refuted")])
+def test_rc_f1_flips(delta, expected):
+    v = checks.check_rc_f1(_result(sinkhorn=_shift("entropy_l1", delta)))
+    assert v.verdict == expected, v.evidence
+    if expected == "refuted":
+        assert v.severity == "conclusion"
 
 
-def test_rc_f1_flips(fake):
-    assert ch.check_rc_f1(fake).verdict == "refuted"
-    up = fake.entropy_l1.copy()
-    up[_is(fake, "sinkhorn")] += 0.5
-    assert ch.check_rc_f1(dataclasses.replace(fake, entropy_l1=up)).verdict == "confirmed"
+def test_rc_f1_digits_reversal_qualifies():
+    def f(m):
+        return dataclasses.replace(m, entropy_l1=m.entropy_l1 + (0.5 if m.dataset == "mnist" else -0.5))
+
+    v = checks.check_rc_f1(_result(sinkhorn=f))
+    assert (v.verdict, v.severity) == ("qualified", "scope")
 
 
-def test_rc_f4_flips(fake):
-    assert ch.check_rc_f4(fake).verdict == "confirmed"
-    assert ch.check_rc_f4(_boost(fake, "output_ratio", 5.0)).verdict == "qualified"
-    low = fake.output_ratio.copy()
-    low[..., -1, :] = 1e-3
-    assert ch.check_rc_f4(dataclasses.replace(fake, output_ratio=low)).verdict == "refuted"
+def _scale_paths(factor: float, readings=(0, 1)):
+    def f(m):
+        p = m.path_median.copy()
+        for k in readings:
+            p[k] = p[k] ** factor
+        return dataclasses.replace(m, path_median=p)
+
+    return f
 
 
-def test_rc_ds_flips(fake):
-    assert ch.check_rc_ds(fake).verdict == "refuted"  # the deviation grows in the fake
-    down = fake.hist_col_dev.copy()
-    down[:] = np.linspace(0.3, 0.05, down.shape[1])
-    assert ch.check_rc_ds(dataclasses.replace(fake, hist_col_dev=down)).verdict == "confirmed"
-    mild = fake.hist_col_dev.copy()
-    mild[:] = np.linspace(0.3, 0.25, mild.shape[1])
-    assert ch.check_rc_ds(dataclasses.replace(fake, hist_col_dev=mild)).verdict == "qualified"
+def test_rc_f3_flips():
+    assert checks.check_rc_f3(_result(sinkhorn=_scale_paths(0.7))).verdict == "confirmed"
+    assert checks.check_rc_f3(_result(sinkhorn=_scale_paths(1.4))).verdict == "refuted"
+    v = checks.check_rc_f3(_result(sinkhorn=_scale_paths(0.7, readings=(0,))))
+    assert v.verdict in ("qualified", "inconclusive")
 
 
-def test_rc_gt_flips(fake):
-    # trained exp(-0.3 t) vs random exp(-0.1 t): faster, but exponential -> qualified
-    v = ch.check_rc_gt(fake)
-    assert v.verdict == "qualified"
-    t = np.arange(1, T + 1)
-    dexp = fake.path_residual.copy()
-    dexp[:] = np.exp(-0.05 * 1.3 ** t)[None, None, :, None]
-    assert ch.check_rc_gt(dataclasses.replace(fake, path_residual=dexp)).verdict == "confirmed"
-    slow = fake.path_residual.copy()
-    slow[:] = np.exp(-0.01 * t)[None, None, :, None] * np.exp(0.05 * np.random.default_rng(3).normal(size=slow.shape))
-    assert ch.check_rc_gt(dataclasses.replace(fake, path_residual=slow)).verdict == "refuted"
+def test_rc_mech_flips():
+    assert checks.check_rc_mech(_result(sinkhorn=_scale_paths(0.6, readings=(1,)))).verdict == "confirmed"
+    assert checks.check_rc_mech(_result(sinkhorn=_scale_paths(0.6, readings=(0,)))).verdict == "refuted"
 
 
-def test_rc_conv_flips(fake):
-    assert ch.check_rc_conv(fake).verdict == "confirmed"
-    bad = fake.conv_err.copy()
-    bad[:, 0] = 1e-2
-    bad[:, 3] = 1e-2
-    assert ch.check_rc_conv(dataclasses.replace(fake, conv_err=bad)).verdict == "qualified"
-    bad[:] = 1e-2
-    assert ch.check_rc_conv(dataclasses.replace(fake, conv_err=bad)).verdict == "refuted"
+def test_rc_conv_flips():
+    assert checks.check_rc_conv(_result()).verdict == "confirmed"
+    bad = _result(sinkhorn=lambda m: dataclasses.replace(m, conv_changed=0.05 + 0.001 * m.seed))
+    assert checks.check_rc_conv(bad).verdict == "refuted"
 
 
-def test_experiment_on_stored_digits_models():
-    names = [m for m in ch.model_names(datasets=("digits",), seeds=(0,)) if m in tm.read_manifest()]
-    if len(names) < 2:
-        pytest.skip("stored digits models missing")
-    man = tm.read_manifest()
-    cfg = ch.TrainedConfig(tuple(names), tuple(man[m]["weights"]["sha256"] for m in names), n_batch=20,
-                           n_paths=10, trace_half_steps=60)
-    r = ch.trained_experiment.uncached(cfg)
-    assert r.path_residual.shape == (2, len(ch.READINGS), 24, 10)
-    # the numpy float64 forward reproduces the JAX float32 model's test accuracy
-    from dsmlib.trained import data
+def test_rc_ds_flips():
+    def towards(m):
+        h = m.hist_col_dev * np.linspace(1.0, 0.5, m.hist_col_dev.size)
+        return dataclasses.replace(m, hist_col_dev=h, col_dev=0.5 * m.col_dev_shuffled)
 
-    sp = data.load("digits")
-    for m in names:
-        params, c, entry = tm.load_model(m)
-        acc = float((tm.forward(params, c, sp.x_test).logits.argmax(-1) == sp.y_test).mean())
-        assert abs(acc - entry["final_test_acc"]) <= 0.005
-    k = list(ch.SETTINGS).index("pure")
-    assert np.all(r.output_ratio[:, k, -1] < 1e-6)  # the pure SAN collapses
-    with pytest.raises(ValueError, match="shas"):
-        ch.trained_experiment.uncached(dataclasses.replace(cfg, shas=("0" * 64,) * 2))
+    assert checks.check_rc_ds(_result(softmax=towards)).verdict == "confirmed"
+
+    def away(m):
+        h = m.hist_col_dev * np.linspace(1.0, 2.0, m.hist_col_dev.size)
+        return dataclasses.replace(m, hist_col_dev=h, col_dev=2.0 * m.col_dev_shuffled)
+
+    v = checks.check_rc_ds(_result(softmax=away))
+    assert (v.verdict, v.severity) == ("refuted", "conclusion")
+
+
+def test_rc_gt_flips():
+    assert checks.check_rc_gt(_result()).verdict == "qualified"  # faster than random; paths exponential
+
+    def cubic(m):
+        t = np.arange(1, L + 1)
+        p = m.path_median.copy()
+        p[0] = np.exp(-0.2 * 3.0 ** (t - 1))
+        return dataclasses.replace(m, path_median=p)
+
+    assert checks.check_rc_gt(_result(softmax=cubic, sinkhorn=cubic)).verdict == "confirmed"
+
+
+def test_rc_f4_similarity():
+    assert checks.check_rc_f4(_result()).verdict in ("confirmed", "inconclusive")
+
+    def differ(m):
+        q = m.q.copy()
+        q[[1, 3]] *= 3.0
+        return dataclasses.replace(m, q=q)
+
+    v = checks.check_rc_f4(_result(sinkhorn=differ))
+    assert (v.verdict, v.severity) == ("qualified", "scope")
+
+
+def test_evidence_states_power():
+    v = checks.check_rc_f1(_result())
+    assert "detectable" in v.evidence and "Seeds 2-7" in v.evidence
+
+
+# ---------------------------------------------------------------------------------------
+# the real models
+# ---------------------------------------------------------------------------------------
+def test_numpy_forward_reproduces_the_training_log():
+    """The float64 numpy forward gives the training log's test accuracy (JAX float32) on a
+    stored model of each normalisation, to within one test image."""
+    from dsmlib.trained import data as tdata
+
+    for name in ("digits_softmax_s0", "digits_sinkhorn_s0"):
+        params, mc, entry = tm.load_model(name)
+        sp = tdata.load(entry["dataset"])
+        acc = float(np.mean(tm.forward(params, mc, sp.x_test).logits.argmax(-1) == sp.y_test))
+        assert abs(acc - entry["final_test_acc"]) <= 1.0 / len(sp.y_test) + 1e-12
+
+
+def test_registration_precedes_new_weights():
+    """PREREGISTRATION.md was committed before the first weights file of seeds 2-7."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("no git history here")
+
+    def first_commit(path: str) -> int | None:
+        out = subprocess.run(["git", "log", "--diff-filter=A", "--format=%ct", "--", path], cwd=root,
+                             capture_output=True, text=True, check=True).stdout.split()
+        return int(out[-1]) if out else None
+
+    reg = first_commit("dsmlib/trained/PREREGISTRATION.md")
+    assert reg is not None
+    assert prereg.REGISTRATION_COMMIT
+    new = [first_commit(f"dsmlib/trained/weights/{tm.model_name(d, n, s)}.npz")
+           for d in en.DATASETS for n in en.NORMS for s in prereg.NEW_SEEDS]
+    new = [c for c in new if c is not None]
+    assert all(c >= reg for c in new)

@@ -1,12 +1,14 @@
 r"""Chapter 6: Softmax vs Sinkhorn attention in ViTs trained from scratch (RC Sec. 4, App. F-G).
 
-Claims RC-F1, RC-F3, RC-F4, RC-DS, RC-GT, RC-MECH, RC-CONV of
-``chapters/06_trained_attention.ipynb``, split by concern:
+Claims RC-F1, RC-F3, RC-MECH, RC-F4, RC-CONV, RC-DS, RC-GT (and RC-F2, untested) of
+``chapters/06_trained_attention.ipynb``, decided by the pre-registered ensemble rule of
+``dsmlib/trained/PREREGISTRATION.md``, split by concern:
 
-* :mod:`.experiments` -- configs, the result dataclass, the pieces of the analysis and
-  :func:`trained_experiment` (numpy inference on the stored, sha256-verified weights);
-* :mod:`.analysis` -- the pre-registered Softmax-vs-Sinkhorn comparisons with the seed-to-seed
-  yardstick;
+* :mod:`.experiments` -- :func:`model_summary` (one trained model in, its pre-registered
+  per-model summaries out; numpy float64 inference on the whole test split, weights verified
+  on every use) and :func:`ensemble_experiment` (every stored model);
+* :mod:`.analysis` -- the registration's cells (Welch + permutation, sign-flip, bootstrap,
+  TOST, smallest detectable effect) per claim, reading and data set, and its verdict table;
 * :mod:`.checks` -- one check per claim id and :data:`CHECKS`, the chapter's table
   claim id -> (experiment, check);
 * :mod:`.tables` and :mod:`.figures` -- everything the notebook shows.
@@ -15,19 +17,19 @@ Claims RC-F1, RC-F3, RC-F4, RC-DS, RC-GT, RC-MECH, RC-CONV of
 from __future__ import annotations
 
 from .analysis import (
-    Comparison,
-    amplification,
-    compare_entropy,
-    compare_outputs,
-    compare_paths,
-    correlation_comparison,
-    curve_stat,
-    ds_trend,
-    gt_rates,
-    median_ratio,
+    CLAIM_CELLS,
+    NEW_SEEDS,
+    PAPER_DATASET,
+    REGISTRATION_COMMIT,
+    Part,
+    claim_cells,
+    claim_decision,
+    decay_slope,
+    growth_factor,
 )
 from .checks import (
     CHECKS,
+    RC_F2_REASON,
     check_rc_conv,
     check_rc_ds,
     check_rc_f1,
@@ -37,69 +39,26 @@ from .checks import (
     check_rc_mech,
 )
 from .experiments import (
-    ALPHA,
-    CONV_SHARE,
-    CONV_TOL,
     DATASETS,
-    DS_FACTOR,
-    DS_RHO,
-    F4_KEEP,
-    F4_MARGIN,
-    FLOOR,
     NORMS,
     READINGS,
     SEEDS,
     SETTINGS,
-    SKIP_READING,
-    VARIANTS,
-    TrainedConfig,
-    TrainedResult,
-    available_models,
-    default_config,
-    marginal_error,
-    marginal_trace,
-    mean_row_residual,
-    model_names,
-    path_indices,
-    path_products,
-    row_entropy,
-    trained_experiment,
+    EnsembleConfig,
+    EnsembleResult,
+    ModelSummary,
+    ensemble_experiment,
+    model_summary,
+    stored_models,
 )
-from .figures import (
-    fig_attention_maps,
-    fig_convergence,
-    fig_correlation,
-    fig_ds_trend,
-    fig_entropy,
-    fig_gt,
-    fig_outputs,
-    fig_paths,
-    fig_training,
-)
-from .tables import (
-    table_amplification,
-    table_compare_paths,
-    table_convergence,
-    table_correlation,
-    table_ds_trend,
-    table_entropy,
-    table_gt,
-    table_models,
-    table_outputs,
-    table_paths,
-)
+from .figures import fig_attention, fig_forest, fig_paths, fig_runs
+from .tables import table_departures, table_models, training_cost
 
 __all__ = [
-    "ALPHA", "CHECKS", "CONV_SHARE", "CONV_TOL", "DATASETS", "DS_FACTOR", "DS_RHO", "F4_KEEP",
-    "F4_MARGIN", "FLOOR", "NORMS", "READINGS", "SEEDS", "SETTINGS", "SKIP_READING", "VARIANTS",
-    "Comparison", "TrainedConfig", "TrainedResult",
-    "amplification", "available_models", "check_rc_conv", "check_rc_ds", "check_rc_f1",
-    "check_rc_f3", "check_rc_f4", "check_rc_gt", "check_rc_mech", "compare_entropy",
-    "compare_outputs", "compare_paths", "correlation_comparison", "curve_stat", "default_config",
-    "ds_trend", "fig_attention_maps", "fig_convergence", "fig_correlation", "fig_ds_trend",
-    "fig_entropy", "fig_gt", "fig_outputs", "fig_paths", "fig_training", "gt_rates",
-    "marginal_error", "marginal_trace", "mean_row_residual", "median_ratio", "model_names",
-    "path_indices", "path_products", "row_entropy", "table_amplification", "table_compare_paths",
-    "table_convergence", "table_correlation", "table_ds_trend", "table_entropy", "table_gt",
-    "table_models", "table_outputs", "table_paths", "trained_experiment",
+    "CHECKS", "CLAIM_CELLS", "DATASETS", "NEW_SEEDS", "NORMS", "PAPER_DATASET", "RC_F2_REASON", "READINGS",
+    "REGISTRATION_COMMIT", "SEEDS", "SETTINGS", "EnsembleConfig", "EnsembleResult", "ModelSummary", "Part",
+    "check_rc_conv", "check_rc_ds", "check_rc_f1", "check_rc_f3", "check_rc_f4", "check_rc_gt", "check_rc_mech",
+    "claim_cells", "claim_decision", "decay_slope", "ensemble_experiment", "fig_attention", "fig_forest",
+    "fig_paths", "fig_runs", "growth_factor", "model_summary", "stored_models", "table_departures",
+    "table_models", "training_cost",
 ]

@@ -1,386 +1,374 @@
-r"""Chapter 6, the experiment: Softmax vs Sinkhorn attention in ViTs trained from scratch (RC Sec. 4, App. F-G).
+r"""Chapter 6's per-model analysis: one trained ViT in, its pre-registered summaries out.
 
-The models (24 layers, 4 heads, d_model 64; MNIST subset and 8x8 digits; two seeds per
-normalisation) are trained once by :mod:`dsmlib.trained.train` (JAX); everything here is
-numpy float64 inference on the stored, sha256-verified weights.
+Everything here follows ``dsmlib/trained/PREREGISTRATION.md`` (section 4): one number (or
+one curve) per model and claim, computed by float64 numpy inference on **the whole test
+split**, from the stored float32 weights. :func:`model_summary` is disk-cached per model
+with the weights file as a declared input (its sha256 is part of the key and is verified on
+every call, cached or not); :func:`ensemble_experiment` stacks the summaries of every
+stored model, so a new seed costs one model's analysis.
 
-Experiments (config in, frozen dataclass of arrays out, disk-cached; the config carries the
-weights' sha256, so retrained weights are a new cache key):
-
-* :func:`trained_experiment` -- per model: attention and block outputs in RC's four
-  inference settings on a batch of 100 test images; 100 random attention paths per depth
-  t = 1..24 under every reading of "with skip" (Fig. 3) and with the cross-layer correlation
-  broken; the per-layer residual of the block outputs (Fig. 4); first-layer row entropies over
-  all test images (Fig. 1); Sinkhorn marginal errors on the real scores (App. F); App. G random
-  products at the trained models' score scale; the training log.
-
-Every comparison of normalisations uses the *seed-to-seed spread* as its yardstick: a
-difference between Softmax and Sinkhorn counts only if it exceeds the difference between the
-two seeds of the same normalisation, in every Softmax/Sinkhorn pairing of seeds.
+The inference of one model is done once and shared by every claim: the full forward pass
+(attention, scores, block outputs), the three ablated forwards of RC Sec. 4 (outputs only),
+and, for Sinkhorn models, the forward passes of RC-CONV (training convention vs converged).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..._parallel import thread_map
 from ...attention import sample_paths
 from ...cache import disk_cached
+from ...sinkhorn import row_softmax, sinkhorn
 from ...spectra import rank_one_residual
+from ...trained import data as tdata
 from ...trained import model as tm
-from ..ch05_rank_decay.experiments import FLOOR, RandomProductsConfig, random_products_experiment, spec_norm  # noqa: F401 (FLOOR: re-exported)
 
 DATASETS = ("mnist", "digits")
 NORMS = ("softmax", "sinkhorn")
-SEEDS = (0, 1)
+#: the pre-registered ensemble: seeds 0-7 per (data set, normalisation)
+SEEDS = tuple(range(8))
 #: RC Sec. 4's inference settings: name -> (skip, ff)
 SETTINGS = {"pure": (False, False), "san_skip": (True, False), "san_ff": (False, True), "full": (True, True)}
-#: readings of Fig. 3's "with skip": plain products of the full-forward matrices; products of
-#: (I + P)/2; half the factors replaced by I; plain products of the SAN+skip-forward matrices;
-#: plain products of the pure-SAN-forward matrices (for reference)
-READINGS = ("plain", "half", "identity", "sanskip", "pure")
-#: the reading that matches Sec. 4.1's text ("a skip connection effectively bypasses a layer,
-#: reducing the number of matrices in the product") and App. G's simulation of skips
-SKIP_READING = "identity"
-#: correlation experiment: paths as sampled in the paper (independent image per factor),
-#: one image for the whole path (the forward pass's own correlation), and the paper's
-#: factors multiplied in a random order
-VARIANTS = ("paper", "same_image", "shuffled")
-#: pre-registered thresholds (fixed before any trained model was analysed)
-ALPHA = 1e-3  #: paired Wilcoxon signed-rank, one-sided, on pooled depths 2..24
-CONV_TOL = 1e-3  #: "effectively doubly stochastic": max marginal error (as in chapter 2)
-CONV_SHARE = 0.99  #: ... in at least this share of the matrices
-DS_FACTOR = 0.5  #: RC-DS confirmed: final column deviation <= this x untrained, in every model
-DS_RHO = -0.8  #: ... and Spearman rho(epoch, deviation) <= this
-F4_KEEP = 0.1  #: RC-F4 "rank preserved": last-layer residual ratio >= this with skips
-F4_MARGIN = 0.1  #: RC-F4 "very similar": |difference| <= max(seed spread, this) decades
-
-
-def model_names(datasets=DATASETS, norms=NORMS, seeds=SEEDS) -> tuple[str, ...]:
-    """All model names, dataset-major."""
-    return tuple(tm.model_name(d, n, s) for d in datasets for n in norms for s in seeds)
-
-
-def available_models() -> tuple[str, ...]:
-    """The models of :func:`model_names` present in the weights manifest."""
-    man = tm.read_manifest()
-    return tuple(m for m in model_names() if m in man)
+#: readings of a path product: plain P_t; each factor (I + P)/2; each factor replaced by I
+#: with probability 1/2 (context only: a plain product at half the depth)
+READINGS = ("plain", "skip", "identity")
 
 
 @dataclass(frozen=True)
-class TrainedConfig:
-    """Models to analyse (with their weights' sha256 as part of the cache key) and the
-    sampling of RC Sec. 4.1."""
-
-    models: tuple[str, ...]
-    shas: tuple[str, ...]
-    n_batch: int = 100
-    n_paths: int = 100
-    batch_seed: int = 0
-    path_seed: int = 1
-    trace_half_steps: int = 200
-
-
-def default_config() -> TrainedConfig:
-    """Every stored model, with the sha256 of its weights from the manifest."""
-    man = tm.read_manifest()
-    names = available_models()
-    return TrainedConfig(names, tuple(man[m]["weights"]["sha256"] for m in names))
-
-
-@dataclass(frozen=True)
-class TrainedResult:
-    """Per model ``m`` (axis 0, order of ``config.models``).
+class EnsembleConfig:
+    """Sampling of the analysis (PREREGISTRATION.md section 4).
 
     Attributes
     ----------
-    depths : (T,) path depths 1..24
-    path_residual : (M, len(READINGS), T, n_paths) normalised residual of P_t (RC Eq. 11)
-    corr_residual : (M, len(VARIANTS), 2, T, n_paths) the same for the correlation variants,
-        plain (index 0) and (I + P)/2 (index 1) products
-    random_residual : (M, 2, T, n_paths) App. G random products (own normalisation) at the
-        model's median score std (index 0) and at score scale 1 (index 1); plain products
-    random_scales : (M,) the matched score scale
-    output_ratio : (M, 4, L, B) ||res(SAN(X)_l)||_2 / ||SAN(X)_l||_2 in the four SETTINGS
-    entropy_l1 : (M, N_test, H) mean row entropy (nats) of layer-1 attention
-    maxentry_l1 : (M, N_test, H) largest entry of layer-1 attention
-    example_map : (M, n, n) layer 1, head 0, first test image
-    example_image : (M, side, side) that image
-    conv_err : (M, 4, L * B * H) (NaN for Softmax models) max marginal error |row/col sum - 1| of the Sinkhorn
-        normalisation of the full-forward scores: 50 half-steps float32 (the training code),
-        50 half-steps float64, 50 full iterations (100 half-steps) float64, 100 half-steps float32
-    conv_trace : (M, trace_half_steps, 3) median, 99th percentile and max of that error after
-        k = 1..trace_half_steps half-steps (float64)
-    score_std : (M,) median over matrices of the score standard deviation (full forward)
-    acc_numpy : (M,) accuracy of the numpy float64 forward on the batch of ``n_batch`` test images
-    acc_train : (M,) final test accuracy in the training log (JAX float32, whole test set)
-    hist_* : (M, E + 1) training log padded with NaN: epoch, train_loss, test_acc, col_dev,
-        row_dev, row_entropy (layer means), cpu_s
-    col_dev_layers : (M, E + 1, L) column-sum deviation per layer on the probe batch
-    cpu_s, wall_s : (M,) training cost
+    n_paths : int
+        Paths per depth (RC Sec. 4.1; the paper uses 100).
+    path_seed : int
+        Seed of the path sampling, shared by every model of a data set.
+    random_seed : int
+        Seed of the App. G random products.
+    shuffle_seed : int
+        Seed of RC-DS's row-shuffle null.
+    floor : float
+        Curves are used only while they stay at or above this value (the float64 floor of
+        the products is near 1e-16).
+    converged_tol, converged_iters : float, int
+        RC-CONV's reference normalisation: Sinkhorn until the marginal error is below
+        ``converged_tol``, at most ``converged_iters`` iterations.
+    chunk : int
+        Test images per forward batch (memory only; results do not depend on it).
     """
 
-    config: TrainedConfig
-    depths: NDArray[np.int64]
-    path_residual: NDArray[np.float64]
-    corr_residual: NDArray[np.float64]
-    random_residual: NDArray[np.float64]
-    random_scales: NDArray[np.float64]
-    output_ratio: NDArray[np.float64]
-    entropy_l1: NDArray[np.float64]
-    maxentry_l1: NDArray[np.float64]
-    example_map: NDArray[np.float64]
-    example_image: NDArray[np.float64]
-    conv_err: NDArray[np.float64]
-    conv_trace: NDArray[np.float64]
-    score_std: NDArray[np.float64]
-    acc_numpy: NDArray[np.float64]
-    acc_train: NDArray[np.float64]
-    hist_epoch: NDArray[np.float64]
-    hist_train_loss: NDArray[np.float64]
-    hist_test_acc: NDArray[np.float64]
+    n_paths: int = 1000
+    path_seed: int = 0
+    random_seed: int = 0
+    shuffle_seed: int = 0
+    floor: float = 1e-9
+    converged_tol: float = 1e-12
+    converged_iters: int = 10_000
+    chunk: int = 200
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """The pre-registered per-model summaries of one trained ViT.
+
+    Attributes
+    ----------
+    name, dataset, normalisation : str
+    seed : int
+    sha256 : str
+        Of the weights file analysed.
+    n_test : int
+        Test images analysed (the whole split).
+    acc : float
+        Test accuracy of the float64 numpy forward.
+    acc_log : float
+        Final test accuracy in the training log (JAX float32).
+    entropy_l1 : float
+        RC-F1: mean row entropy (nats) of layer-1 attention over heads, rows, images.
+    same_scores_gap : float
+        RC-F1, same scores: mean over layer-1 heads, rows and images of
+        ``H(Sinkhorn_50(S)) - H(softmax(S))`` on the model's own scores.
+    path_median : ndarray, shape (3, L)
+        RC-F3: median over paths of RC Eq. 11's normalised residual at depth t = 1..L for
+        the readings :data:`READINGS`.
+    random_median : ndarray, shape (L,)
+        RC-GT: the same for App. G random products at score scale ``score_sd``.
+    score_sd : float
+        Median over layers, heads and images of the within-matrix SD of ``QK^T/sqrt(d)``.
+    q : ndarray, shape (4, L)
+        RC-F4: mean over images of ``||res(X_l)||_2 / ||X_l||_2`` per layer, settings
+        :data:`SETTINGS`.
+    col_dev, col_dev_shuffled : float
+        RC-DS: mean column-sum deviation ``||1^T P - 1^T||_1 / n`` of the full forward's
+        attention, and after permuting each row's entries (same row entropies).
+    hist_col_dev : ndarray, shape (E + 1,)
+        The training log's probe-batch column deviation per epoch (epoch 0 = untrained).
+    conv_changed, conv_logit : float
+        RC-CONV (NaN for Softmax models): share of test predictions that change between
+        the training convention (float32, 50 half-steps) and a converged float64
+        normalisation; largest absolute logit change.
+    conv_changed_trunc : float
+        The same between float64 with 50 half-steps and converged (truncation alone).
+    conv_within : float
+        Share of attention matrices with marginal error <= 1e-3 after 50 float32 half-steps.
+    conv_median_err : float
+        Median marginal error after 50 float32 half-steps.
+    example_map : ndarray, shape (n, n)
+        Layer 1, head 0 attention of test image 0 (figure).
+    cpu_s, wall_s : float
+        Training cost from the manifest.
+    """
+
+    name: str
+    dataset: str
+    normalisation: str
+    seed: int
+    sha256: str
+    n_test: int
+    acc: float
+    acc_log: float
+    entropy_l1: float
+    same_scores_gap: float
+    path_median: NDArray[np.float64]
+    random_median: NDArray[np.float64]
+    score_sd: float
+    q: NDArray[np.float64]
+    col_dev: float
+    col_dev_shuffled: float
     hist_col_dev: NDArray[np.float64]
-    hist_row_dev: NDArray[np.float64]
-    hist_row_entropy: NDArray[np.float64]
-    hist_cpu_s: NDArray[np.float64]
-    col_dev_layers: NDArray[np.float64]
-    cpu_s: NDArray[np.float64]
-    wall_s: NDArray[np.float64]
-
-    def index(self, dataset: str, norm: str, seed: int) -> int:
-        """Position of a model in ``config.models`` (``ValueError`` if absent)."""
-        name = tm.model_name(dataset, norm, seed)
-        if name not in self.config.models:
-            raise ValueError(f"model {name!r} is not in this result")
-        return self.config.models.index(name)
-
-    def has(self, dataset: str, norm: str, seed: int) -> bool:
-        return tm.model_name(dataset, norm, seed) in self.config.models
+    conv_changed: float
+    conv_logit: float
+    conv_changed_trunc: float
+    conv_within: float
+    conv_median_err: float
+    example_map: NDArray[np.float64]
+    cpu_s: float
+    wall_s: float
 
 
 # ---------------------------------------------------------------------------------------
-# pieces (pure functions, batched)
+# pieces (pure, batched)
 # ---------------------------------------------------------------------------------------
+def row_entropy(P: NDArray) -> NDArray[np.float64]:
+    """Row entropies (nats) of stochastic matrices (..., n, n); shape (..., n)."""
+    P = np.asarray(P, dtype=np.float64)
+    return -(P * np.log(np.maximum(P, 1e-300))).sum(-1)
+
+
+def col_deviation(P: NDArray) -> NDArray[np.float64]:
+    r"""Column-sum deviation :math:`\|\mathbf 1^\top P - \mathbf 1^\top\|_1 / n` of (..., n, n); shape (...)."""
+    P = np.asarray(P, dtype=np.float64)
+    return np.abs(P.sum(-2) - 1.0).sum(-1) / P.shape[-1]
+
+
 def marginal_error(P: NDArray) -> NDArray[np.float64]:
     """max(|P 1 - 1|_inf, |1^T P - 1^T|_inf) over the last two axes; shape (...)."""
     P = np.asarray(P, dtype=np.float64)
     return np.maximum(np.abs(P.sum(-1) - 1).max(-1), np.abs(P.sum(-2) - 1).max(-1))
 
 
-def marginal_trace(S: NDArray, n_half_steps: int) -> NDArray[np.float64]:
-    """(n_half_steps, 3): median, 99th percentile and max over the matrices ``S`` (m, n, n) of
-    :func:`marginal_error` after k = 1..n_half_steps Sinkhorn half-steps (float64, scaling vectors)."""
-    K = np.exp(S - S.max(axis=(-2, -1), keepdims=True))
-    Kt = np.swapaxes(K, -1, -2)
-    u = v = np.ones(S.shape[:-1] + (1,))
-    out = np.empty((n_half_steps, 3))
-    for k in range(n_half_steps):
-        if k % 2 == 0:
-            u = 1.0 / (K @ v)
-        else:
-            v = 1.0 / (Kt @ u)
-        rows = (u * (K @ v))[..., 0]
-        cols = (v * (Kt @ u))[..., 0]
-        e = np.maximum(np.abs(rows - 1).max(-1), np.abs(cols - 1).max(-1))
-        out[k] = np.median(e), np.percentile(e, 99), e.max()
-    return out
+def shuffle_rows(P: NDArray, rng: np.random.Generator) -> NDArray[np.float64]:
+    """Permute the entries of every row of (..., n, n) independently (row entropies kept)."""
+    keys = rng.random(P.shape)
+    return np.take_along_axis(P, np.argsort(keys, axis=-1), axis=-1)
 
 
-def row_entropy(P: NDArray) -> NDArray[np.float64]:
-    """Mean row entropy (nats) of (..., n, n) stochastic matrices; shape (...)."""
-    P = np.asarray(P, dtype=np.float64)
-    return -(P * np.log(np.maximum(P, 1e-300))).sum(-1).mean(-1)
+def spec_norm(M: NDArray) -> NDArray[np.float64]:
+    """Spectral norm over the last two axes via the smaller Gram matrix; shape (...)."""
+    n, d = M.shape[-2:]
+    G = M @ np.swapaxes(M, -1, -2) if n <= d else np.swapaxes(M, -1, -2) @ M
+    return np.sqrt(np.maximum(np.linalg.eigvalsh(G)[..., -1], 0.0))
 
 
-def mean_row_residual(X: NDArray) -> NDArray[np.float64]:
-    r"""RC Eq. 12: :math:`\|X - 1\bar x^\top\|_2 / \|X\|_2` for (..., n, d) token matrices."""
+def residual_ratio(X: NDArray) -> NDArray[np.float64]:
+    r"""RC Eq. 12: :math:`\|X - \mathbf 1 \bar x^\top\|_2 / \|X\|_2` for (..., n, d); shape (...)."""
     X = np.asarray(X, dtype=np.float64)
     return spec_norm(X - X.mean(-2, keepdims=True)) / spec_norm(X)
 
 
-def path_indices(n_layers: int, n_heads: int, batch: int, n_paths: int, seed: int):
-    """Seeded paths of RC Sec. 4.1 for every depth 1..n_layers, shared by all models.
+def path_sample(n_layers: int, n_heads: int, n_images: int, n_paths: int, seed: int):
+    """Paths of RC Sec. 4.1 for every depth 1..n_layers, and the identity reading's mask.
 
     Returns
     -------
-    layers, heads, bidx : (T, n_paths, T) int, padded with -1 beyond depth t
-    skipmask : (T, n_paths, T) bool, True where the identity reading replaces a factor by I
-        (floor(t/2) of the t factors, at random)
-    order : (T, n_paths, T) int, a random permutation of the t factors (shuffled variant)
+    layers, heads, images : list of ndarray, entry t-1 of shape (n_paths, t)
+    skip : list of ndarray of bool, entry t-1 of shape (n_paths, t): factors replaced by I
+        (each with probability 1/2)
     """
     rng = np.random.default_rng(seed)
-    T = n_layers
-    out = np.full((3, T, n_paths, T), -1, dtype=np.int64)
-    skip = np.zeros((T, n_paths, T), dtype=bool)
-    order = np.full((T, n_paths, T), -1, dtype=np.int64)
-    for t in range(1, T + 1):
-        ly, hd, bi = sample_paths(n_layers, n_heads, batch, t, n_paths, rng=rng)
-        out[:, t - 1, :, :t] = ly, hd, bi
-        skip[t - 1, :, :t] = np.argsort(rng.random((n_paths, t)), axis=-1) < t // 2
-        order[t - 1, :, :t] = np.argsort(rng.random((n_paths, t)), axis=-1)
-    return out[0], out[1], out[2], skip, order
+    out = ([], [], [], [])
+    for t in range(1, n_layers + 1):
+        ly, hd, im = sample_paths(n_layers, n_heads, n_images, t, n_paths, rng=rng)
+        for lst, a in zip(out, (ly, hd, im, rng.random((n_paths, t)) < 0.5)):
+            lst.append(a)
+    return out
 
 
-def path_products(A: NDArray, layers, heads, bidx, *, skipmask=None, half: bool = False, order=None):
-    """Chained products of RC Eq. 10 for every depth.
+def path_medians(A: NDArray, paths) -> NDArray[np.float64]:
+    """Median over paths of RC Eq. 11's residual, per reading and depth.
 
     Parameters
     ----------
-    A : (L, B, H, n, n) attention of one forward pass
-    layers, heads, bidx : (T, m, T) from :func:`path_indices`
-    skipmask : (T, m, T) bool, factors replaced by I
-    half : replace each factor P by (I + P)/2
-    order : (T, m, T) int, permutation of the factors (multiplication order)
+    A : ndarray, shape (L, N, H, n, n)
+        Attention of every layer, image and head.
+    paths : tuple
+        From :func:`path_sample`.
 
     Returns
     -------
-    (T, m) normalised residual sigma_2 / sigma_1 of each product
+    ndarray, shape (3, L)
+        Readings :data:`READINGS` x depth.
     """
-    T, m, _ = layers.shape
+    layers, heads, images, skip = paths
     n = A.shape[-1]
     eye = np.eye(n)
-    res = np.empty((T, m))
-    for t in range(1, T + 1):
-        ly, hd, bi = layers[t - 1, :, :t], heads[t - 1, :, :t], bidx[t - 1, :, :t]
-        if order is not None:
-            o = order[t - 1, :, :t]
-            ly, hd, bi = (np.take_along_axis(a, o, axis=-1) for a in (ly, hd, bi))
-        F = A[ly, bi, hd]  # (m, t, n, n)
-        if half:
-            F = 0.5 * (eye + F)
-        if skipmask is not None:
-            sm = skipmask[t - 1, :, :t]
-            if order is not None:
-                sm = np.take_along_axis(sm, order[t - 1, :, :t], axis=-1)
-            F = np.where(sm[..., None, None], eye, F)
-        prod = F[:, 0]
-        for i in range(1, t):
-            prod = prod @ F[:, i]
-        res[t - 1] = rank_one_residual(prod)
-    return res
-
-
-def _history_arrays(entries: list[dict]) -> dict[str, NDArray]:
-    E = max(len(e["history"]["data"]["epoch"]) for e in entries)
-    L = max(len(e["history"]["data"]["col_dev"][0]) for e in entries)
-    keys = ("epoch", "train_loss", "test_acc", "col_dev", "row_dev", "row_entropy", "cpu_s")
-    out = {k: np.full((len(entries), E), np.nan) for k in keys}
-    out["col_dev_layers"] = np.full((len(entries), E, L), np.nan)
-    for i, e in enumerate(entries):
-        h = e["history"]["data"]
-        k = len(h["epoch"])
-        for key in keys:
-            v = h[key]
-            if key in ("col_dev", "row_dev", "row_entropy"):
-                v = [np.mean(x) for x in v]
-            out[key][i, :k] = [np.nan if x is None else x for x in v]
-        out["col_dev_layers"][i, :k] = np.array(h["col_dev"])
+    out = np.empty((len(READINGS), len(layers)))
+    for t, (ly, hd, im, sk) in enumerate(zip(layers, heads, images, skip), start=1):
+        F = A[ly, im, hd]  # (m, t, n, n)
+        for r, G in enumerate((F, 0.5 * (eye + F), np.where(sk[..., None, None], eye, F))):
+            prod = G[:, 0]
+            for i in range(1, t):
+                prod = prod @ G[:, i]
+            out[r, t - 1] = np.median(rank_one_residual(prod))
     return out
 
 
-# ---------------------------------------------------------------------------------------
-# the experiment
-# ---------------------------------------------------------------------------------------
-def _analyse(name: str, sha: str, c: TrainedConfig, paths) -> dict:
-    """Everything :func:`trained_experiment` needs from one model (numpy float64 inference)."""
-    from ...trained import data as tdata
+def random_medians(n: int, depth: int, n_paths: int, scale: float, normalisation: str, seed: int,
+                   n_half_steps: int = 50) -> NDArray[np.float64]:
+    """RC App. G: median residual of products of ``t`` independent random attention matrices,
+    scores ``N(0, scale^2)``, normalised like the model; shape (depth,)."""
+    rng = np.random.default_rng(seed)
+    S = scale * rng.standard_normal((depth, n_paths, n, n))
+    P = row_softmax(S) if normalisation == "softmax" else tm.fast_sinkhorn(S, n_half_steps)
+    out = np.empty(depth)
+    prod = P[0]
+    out[0] = np.median(rank_one_residual(prod))
+    for t in range(1, depth):
+        prod = prod @ P[t]
+        out[t] = np.median(rank_one_residual(prod))
+    return out
 
+
+def _converged(S: NDArray, c: EnsembleConfig) -> NDArray[np.float64]:
+    return sinkhorn(S, n_iter=c.converged_iters, tol=c.converged_tol, warn=False)
+
+
+# ---------------------------------------------------------------------------------------
+# one model
+# ---------------------------------------------------------------------------------------
+def _verified_digest(name: str, config: EnsembleConfig | None = None) -> dict[str, str]:
+    """Cache-key material: the model's weights verified against the manifest (on every call,
+    cached or not; a mismatch raises), as :func:`dsmlib.trained.model.weights_digest`."""
+    return tm.weights_digest([name])
+
+
+@disk_cached(key=_verified_digest)
+def model_summary(name: str, config: EnsembleConfig | None = None) -> ModelSummary:
+    """The pre-registered summaries of stored model ``name`` (see :class:`ModelSummary`).
+
+    The weights' sha256 is verified against the manifest before use and is part of the
+    cache key. Raises ``ValueError`` for an unknown or corrupted model."""
+    c = EnsembleConfig() if config is None else config
     params, mc, entry = tm.load_model(name)
-    if entry["weights"]["sha256"] != sha:
-        raise ValueError(f"config.shas does not match the stored weights of {name}")
     sp = tdata.load(entry["dataset"])
-    sel = np.sort(np.random.default_rng(c.batch_seed).choice(len(sp.x_test), size=c.n_batch, replace=False))
-    xb = sp.x_test[sel]
-    ly, hd, bi, skipmask, order = paths
-    runs = {k: tm.forward(params, mc, xb, skip=s, ff=f, record=True) for k, (s, f) in SETTINGS.items()}
-    A = runs["full"].attention
-    out = {"entry": entry, "mc": mc}
-    # Fig. 3 readings
-    out["path"] = np.stack([
-        path_products(A, ly, hd, bi),
-        path_products(A, ly, hd, bi, half=True),
-        path_products(A, ly, hd, bi, skipmask=skipmask),
-        path_products(runs["san_skip"].attention, ly, hd, bi),
-        path_products(runs["pure"].attention, ly, hd, bi),
-    ])
-    # correlation variants: paper, one image per path, factors in random order
-    same = np.where(ly >= 0, bi[:, :, :1], -1)
-    out["corr"] = np.array([[path_products(A, ly, hd, b_, order=o_), path_products(A, ly, hd, b_, half=True, order=o_)]
-                            for b_, o_ in ((bi, None), (same, None), (bi, order))])
-    # Fig. 4
-    out["out"] = np.stack([mean_row_residual(runs[k].outputs) for k in SETTINGS])
-    S = runs["full"].scores
-    out["sstd"] = float(np.median(S.std(axis=(-2, -1))))
-    # Fig. 1: layer 1 over all test images
-    l1 = tm.forward(params, mc, sp.x_test, record=True, n_layers=1).attention[0]  # (N, H, n, n)
-    out["ent"], out["mx"], out["map"], out["img"] = row_entropy(l1), l1.max((-2, -1)), l1[0, 0], sp.images_test[0]
-    # App. F: marginal errors of Sinkhorn on the real scores (Sinkhorn models only)
-    Sf = S.reshape(-1, mc.n_tokens, mc.n_tokens)
-    if mc.normalisation == "sinkhorn":
-        out["conv"] = np.stack([
-            marginal_error(tm.log_sinkhorn(Sf.astype(np.float32), 50)),
-            marginal_error(tm.fast_sinkhorn(Sf, 50)),
-            marginal_error(tm.fast_sinkhorn(Sf, 100)),
-            marginal_error(tm.log_sinkhorn(Sf.astype(np.float32), 100)),
-        ])
-        out["trace"] = marginal_trace(Sf, c.trace_half_steps)
+    x, y = sp.x_test, sp.y_test
+    N, L, H, n = len(x), mc.n_layers, mc.heads, mc.n_tokens
+    A = np.empty((L, N, H, n, n))
+    q = np.empty((len(SETTINGS), L, N))
+    sd = np.empty((L, N, H))
+    logits = np.empty((N, mc.n_classes))
+    sink = mc.normalisation == "sinkhorn"
+    conv = {k: np.empty((N, mc.n_classes)) for k in ("f32", "conv")} if sink else {}
+    err = np.empty((L, N, H)) if sink else None
+    ent1 = np.empty((N, H, n))
+    gap1 = np.empty((N, H, n))
+    for a in range(0, N, c.chunk):
+        sl = slice(a, min(a + c.chunk, N))
+        for k, (skip, ff) in SETTINGS.items():
+            run = tm.forward(params, mc, x[sl], skip=skip, ff=ff, record=True)
+            q[list(SETTINGS).index(k), :, sl] = residual_ratio(run.outputs)
+            if k == "full":
+                A[:, sl] = run.attention
+                S = run.scores
+                sd[:, sl] = S.std(axis=(-2, -1))
+                logits[sl] = run.logits
+                ent1[sl] = row_entropy(run.attention[0])
+                gap1[sl] = row_entropy(tm.fast_sinkhorn(S[0], 50)) - row_entropy(row_softmax(S[0]))
+        if sink:  # RC-CONV: the training convention (float32, 50 log-domain half-steps) vs converged
+            run32 = tm.forward(params, mc, x[sl], dtype=np.float32, record=True)
+            conv["f32"][sl] = run32.logits
+            err[:, sl] = marginal_error(run32.attention)
+            conv["conv"][sl] = tm.forward(params, mc, x[sl], normaliser=lambda S_: _converged(S_, c)).logits
+    paths = path_sample(L, H, N, c.n_paths, c.path_seed)
+    score_sd = float(np.median(sd))
+    shuffled = shuffle_rows(A, np.random.default_rng(c.shuffle_seed))
+    if sink:
+        pred = logits.argmax(-1)
+        p32, pconv = conv["f32"].argmax(-1), conv["conv"].argmax(-1)
+        conv_vals = (float(np.mean(p32 != pconv)), float(np.abs(conv["f32"] - conv["conv"]).max()),
+                     float(np.mean(pred != pconv)), float(np.mean(err <= 1e-3)), float(np.median(err)))
     else:
-        out["conv"] = np.full((4, Sf.shape[0]), np.nan)
-        out["trace"] = np.full((c.trace_half_steps, 3), np.nan)
-    # accuracy of the numpy forward on the analysis batch (the full test set is checked
-    # against the training log in tests/test_ch06_trained_attention.py)
-    out["accn"] = float((runs["full"].logits.argmax(-1) == sp.y_test[sel]).mean())
-    return out
-
-
-@disk_cached
-def trained_experiment(config: TrainedConfig | None = None) -> TrainedResult:
-    """Inference-only analysis of every stored model (see :class:`TrainedResult`); models are
-    analysed in parallel threads (numpy releases the GIL), each deterministically."""
-    c = default_config() if config is None else config
-    if not c.models:
-        raise ValueError("config.models is empty: no trained weights are stored")
-    if len(c.shas) != len(c.models):
-        raise ValueError("config.shas must have one sha256 per model")
-    mc0 = tm.load_model(c.models[0])[1]
-    paths = path_indices(mc0.n_layers, mc0.heads, c.n_batch, c.n_paths, c.path_seed)
-    outs = thread_map(lambda ms: _analyse(ms[0], ms[1], c, paths), list(zip(c.models, c.shas)))
-    rand, scales = [], []
-    for o in outs:  # App. G random products at the model's score scale and at scale 1 (cached)
-        mc = o["mc"]
-        scale = float(np.round(o["sstd"], 1))
-        rp = random_products_experiment(RandomProductsConfig(
-            n=mc.n_tokens, d_model=mc.d_model, d_qk=mc.d_head, depth=mc.n_layers, n_products=c.n_paths,
-            scales=(scale, 1.0), seed=0))
-        rand.append(np.swapaxes(rp.residual[:, 0 if mc.normalisation == "softmax" else 1, 0], -1, -2))
-        scales.append(scale)
-    ent_n = max(len(o["ent"]) for o in outs)
-
-    def pad(a):  # test sets differ in size between data sets
-        return np.concatenate([a, np.full((ent_n - len(a),) + a.shape[1:], np.nan)]) if len(a) < ent_n else a
-
-    def stack2(key):
-        side = max(o[key].shape[0] for o in outs)
-        arr = np.full((len(outs), side, side), np.nan)
-        for i, o in enumerate(outs):
-            arr[i, : o[key].shape[0], : o[key].shape[1]] = o[key]
-        return arr
-
-    h = _history_arrays([o["entry"] for o in outs])
-    col = lambda k: np.array([o[k] for o in outs])  # noqa: E731
-    return TrainedResult(
-        c, np.arange(1, paths[0].shape[0] + 1), col("path"), col("corr"), np.array(rand), np.array(scales),
-        col("out"), np.array([pad(o["ent"]) for o in outs]), np.array([pad(o["mx"]) for o in outs]),
-        stack2("map"), stack2("img"), col("conv"), col("trace"), col("sstd"), col("accn"),
-        np.array([float(o["entry"]["final_test_acc"]) for o in outs]), h["epoch"], h["train_loss"], h["test_acc"],
-        h["col_dev"], h["row_dev"], h["row_entropy"], h["cpu_s"], h["col_dev_layers"],
-        np.array([float(o["entry"].get("cpu_s", np.nan)) for o in outs]),
-        np.array([float(o["entry"].get("wall_s", np.nan)) for o in outs]),
+        conv_vals = (np.nan,) * 5
+    hist = entry["history"]["data"]
+    return ModelSummary(
+        name=name, dataset=entry["dataset"], normalisation=mc.normalisation, seed=int(entry["seed"]),
+        sha256=entry["weights"]["sha256"], n_test=N, acc=float(np.mean(logits.argmax(-1) == y)),
+        acc_log=float(entry["final_test_acc"]), entropy_l1=float(ent1.mean()), same_scores_gap=float(gap1.mean()),
+        path_median=path_medians(A, paths),
+        random_median=random_medians(n, L, c.n_paths, score_sd, mc.normalisation, c.random_seed),
+        score_sd=score_sd, q=q.mean(-1), col_dev=float(col_deviation(A).mean()),
+        col_dev_shuffled=float(col_deviation(shuffled).mean()),
+        hist_col_dev=np.array([np.mean(v) for v in hist["col_dev"]], dtype=np.float64),
+        conv_changed=conv_vals[0], conv_logit=conv_vals[1], conv_changed_trunc=conv_vals[2],
+        conv_within=conv_vals[3], conv_median_err=conv_vals[4], example_map=A[0, 0, 0].copy(),
+        cpu_s=float(entry.get("cpu_s", np.nan)), wall_s=float(entry.get("wall_s", np.nan)),
     )
 
 
-def _experiment() -> TrainedResult:
-    return trained_experiment(default_config())
+# ---------------------------------------------------------------------------------------
+# the ensemble
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EnsembleResult:
+    """Summaries of every stored model of the pre-registered ensemble.
+
+    Attributes
+    ----------
+    models : tuple of ModelSummary
+        Dataset-major, then normalisation, then seed.
+    config : EnsembleConfig
+    """
+
+    models: tuple[ModelSummary, ...]
+    config: EnsembleConfig = field(default_factory=EnsembleConfig)
+
+    def arm(self, dataset: str, normalisation: str, seeds: tuple[int, ...] = SEEDS) -> list[ModelSummary]:
+        """The stored runs of one (data set, normalisation), in seed order."""
+        return [m for m in self.models if m.dataset == dataset and m.normalisation == normalisation
+                and m.seed in seeds]
+
+    def of(self, dataset: str, seeds: tuple[int, ...] = SEEDS) -> list[ModelSummary]:
+        """Every stored run of a data set (both normalisations)."""
+        return [m for m in self.models if m.dataset == dataset and m.seed in seeds]
+
+
+def stored_models() -> tuple[str, ...]:
+    """Names of the pre-registered ensemble's models present in the manifest."""
+    man = tm.read_manifest()
+    names = [tm.model_name(d, nm, s) for d in DATASETS for nm in NORMS for s in SEEDS]
+    return tuple(m for m in names if m in man)
+
+
+def ensemble_experiment(config: EnsembleConfig | None = None, models: tuple[str, ...] | None = None) -> EnsembleResult:
+    """:func:`model_summary` of every stored model (each cached on its own, verified on use)."""
+    from ..._parallel import thread_map
+
+    c = EnsembleConfig() if config is None else config
+    names = stored_models() if models is None else models
+    if not names:
+        raise ValueError("no trained model of the ensemble is stored")
+    return EnsembleResult(tuple(thread_map(lambda m: model_summary(m, c), list(names))), c)
