@@ -38,6 +38,8 @@ __all__ = [
     "Cell",
     "bootstrap_cell",
     "decide",
+    "exact_permutation_p",
+    "exact_sign_flip_p",
     "one_sample_cell",
     "two_arm_cell",
 ]
@@ -99,6 +101,44 @@ class Cell:
     def d(self) -> float:
         """Standardised effect ``effect / sd`` (NaN if ``sd`` is 0)."""
         return float(self.effect / self.sd) if self.sd > 0 else float("nan")
+
+
+def _tol(observed: float) -> float:
+    # scipy.stats.permutation_test's tie tolerance: statistics within this of the observed one count as ties
+    return 1e3 * np.finfo(np.float64).eps * max(abs(observed), 1.0)
+
+
+def exact_permutation_p(a: NDArray[np.float64], b: NDArray[np.float64]) -> tuple[float, float]:
+    """Exact one-sided p-values ``(greater, less)`` of ``mean(a) - mean(b)`` over every
+    relabelling of the pooled runs (C(k1 + k2, k1) of them; the observed one included), as
+    ``scipy.stats.permutation_test(..., permutation_type='independent', n_resamples=inf)``
+    computes them, by direct enumeration (a few ms for 8 + 8 runs)."""
+    from itertools import combinations
+
+    x = np.concatenate([a, b])
+    k1, n = a.size, a.size + b.size
+    idx = np.array(list(combinations(range(n), k1)), dtype=np.intp)
+    mask = np.zeros((idx.shape[0], n), dtype=bool)
+    np.put_along_axis(mask, idx, True, axis=1)
+    sa = (mask @ x) / k1
+    stat = sa - (x.sum() - sa * k1) / (n - k1)
+    obs = float(a.mean() - b.mean())
+    t = _tol(obs)
+    return float(np.mean(stat >= obs - t)), float(np.mean(stat <= obs + t))
+
+
+def exact_sign_flip_p(z: NDArray[np.float64]) -> tuple[float, float]:
+    """Exact one-sided p-values ``(greater, less)`` of ``mean(z)`` under the 2^k sign flips
+    (the observed signs included), as ``scipy.stats.permutation_test((z,), ...,
+    permutation_type='samples', n_resamples=inf)``, by direct enumeration."""
+    k = z.size
+    if k > 20:
+        raise ValueError(f"the exact sign-flip test enumerates 2^k sign vectors; k = {k} > 20")
+    signs = 1.0 - 2.0 * ((np.arange(2**k)[:, None] >> np.arange(k)) & 1)
+    stat = (signs @ z) / k
+    obs = float(z.mean())
+    t = _tol(obs)
+    return float(np.mean(stat >= obs - t)), float(np.mean(stat <= obs + t))
 
 
 def _as_runs(x: ArrayLike, name: str) -> NDArray[np.float64]:
@@ -179,13 +219,7 @@ def two_arm_cell(
         p_c = float(stats.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
         p_a = float(stats.ttest_ind(a, b, equal_var=False, alternative="less").pvalue)
 
-        def diff(x, y, axis=-1):
-            return np.mean(x, axis=axis) - np.mean(y, axis=axis)
-
-        perm_c = float(stats.permutation_test((a, b), diff, permutation_type="independent",
-                                              alternative="greater", n_resamples=np.inf).pvalue)
-        perm_a = float(stats.permutation_test((a, b), diff, permutation_type="independent",
-                                              alternative="less", n_resamples=np.inf).pvalue)
+        perm_c, perm_a = exact_permutation_p(a, b)
     mde = float((stats.t.ppf(1 - alpha, nu) + stats.t.ppf(POWER, nu)) * sp * np.sqrt(1 / k1 + 1 / k2))
     out = _outcome(kind, p_c, p_a, perm_c, perm_a, ci90, m, alpha)
     return Cell(effect, ci, p_c, p_a, perm_c, perm_a, m, mde, sp, (k1, k2), out, kind)
@@ -231,14 +265,8 @@ def one_sample_cell(z: ArrayLike, *, null: float = 0.0, margin: float | None = N
         p_c = float(stats.ttest_1samp(z, 0.0, alternative="greater").pvalue)
         p_a = float(stats.ttest_1samp(z, 0.0, alternative="less").pvalue)
 
-        def mean(x, axis=-1):
-            return np.mean(x, axis=axis)
-
         if permutation:
-            perm_c = float(stats.permutation_test((z,), mean, permutation_type="samples",
-                                                  alternative="greater", n_resamples=np.inf).pvalue)
-            perm_a = float(stats.permutation_test((z,), mean, permutation_type="samples",
-                                                  alternative="less", n_resamples=np.inf).pvalue)
+            perm_c, perm_a = exact_sign_flip_p(z)
         else:
             perm_c = perm_a = float("nan")
     mde = float((stats.t.ppf(1 - alpha, k - 1) + stats.t.ppf(POWER, k - 1)) * sd / np.sqrt(k))

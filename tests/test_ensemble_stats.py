@@ -114,3 +114,27 @@ def test_t_alone_when_registered():
     assert one_sample_cell(z).outcome != "supports"
     c = one_sample_cell(z, permutation=False)
     assert c.outcome == "supports" and np.isnan(c.perm_claim)
+
+
+def test_exact_tests_match_scipy():
+    """The enumerations give scipy's exact permutation p-values (ties included)."""
+    from dsmlib.ensemble_stats import exact_permutation_p, exact_sign_flip_p
+
+    r = np.random.default_rng(3)
+    a, b, z = r.standard_normal(5), r.standard_normal(6) + 0.5, r.standard_normal(9) + 0.3
+
+    def diff(x, y, axis=-1):
+        return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+    def mean(x, axis=-1):
+        return np.mean(x, axis=axis)
+
+    for alt, i in (("greater", 0), ("less", 1)):
+        ref = stats.permutation_test((a, b), diff, permutation_type="independent", alternative=alt,
+                                     n_resamples=np.inf).pvalue
+        assert exact_permutation_p(a, b)[i] == pytest.approx(ref)
+        ref = stats.permutation_test((z,), mean, permutation_type="samples", alternative=alt,
+                                     n_resamples=np.inf).pvalue
+        assert exact_sign_flip_p(z)[i] == pytest.approx(ref)
+    ties = np.array([1.0, 1.0, 1.0])
+    assert exact_sign_flip_p(ties)[0] == pytest.approx(1 / 8)

@@ -39,8 +39,7 @@ def store(tmp_path, monkeypatch):
     """A weights folder with model NAME, and helpers to damage it."""
     wdir = tmp_path / "weights"
     wdir.mkdir()
-    monkeypatch.setattr(tm, "WEIGHTS_DIR", wdir)
-    monkeypatch.setattr(tm, "MANIFEST", wdir / "manifest.json")
+    monkeypatch.setenv("DSMLIB_WEIGHTS_DIR", str(wdir))  # (rebinding tm.WEIGHTS_DIR would bypass the cache)
 
     def write(params=None, history=None, entry_patch=None, manifest_sha=True):
         w, h = wdir / f"{NAME}.npz", wdir / f"{NAME}.history.json"
@@ -187,6 +186,7 @@ def test_cache_hit_never_serves_damaged_weights(store, tmp_path, monkeypatch):
         return {n: tm.load_model(n)[0]["wq"].sum() for n in names}
 
     wdir, write = store
+    assert cache.code_status() is None, cache.code_status()
     analyse((NAME,))
     analyse((NAME,))
     assert len(calls) == 1  # a hit

@@ -15,7 +15,8 @@ normalisations, the last one a column normalisation).
 The four inference settings of RC Sec. 4 (without retraining): ``skip=False`` drops every
 residual addition, ``ff=False`` omits the feed-forward sub-block.
 
-Weights are stored as float32 ``.npz`` under :data:`WEIGHTS_DIR` with a ``manifest.json``
+Weights are stored as float32 ``.npz`` under :data:`WEIGHTS_DIR` (or ``$DSMLIB_WEIGHTS_DIR``,
+:func:`weights_dir`) with a ``manifest.json``
 that records the sha256 of every file. :func:`load_model`, :func:`verify_weights` and
 :func:`weights_digest` verify, on every call, the manifest entry, the sha256 of the files'
 current content (regular files only) and the parameters' names, shapes, dtypes and
@@ -223,6 +224,18 @@ TRAIN_COMMAND = "python -m dsmlib.trained.train --dataset {dataset} --normalisat
 _HEX = frozenset("0123456789abcdef")
 
 
+def weights_dir() -> Path:
+    """The folder of the stored models: ``$DSMLIB_WEIGHTS_DIR`` if set (weights produced
+    elsewhere, e.g. by a scheduler, or a test's folder), else :data:`WEIGHTS_DIR`."""
+    env = os.environ.get("DSMLIB_WEIGHTS_DIR")
+    return Path(env) if env else WEIGHTS_DIR
+
+
+def manifest_path() -> Path:
+    """The manifest of :func:`weights_dir` (:data:`MANIFEST` by default)."""
+    return Path(os.environ["DSMLIB_WEIGHTS_DIR"]) / "manifest.json" if os.environ.get("DSMLIB_WEIGHTS_DIR") else MANIFEST
+
+
 def sha256(path: Path) -> str:
     """Hex sha256 of a regular file (a device, FIFO or folder raises ``ValueError``)."""
     return file_sha256(path, "file")
@@ -248,7 +261,7 @@ def read_manifest() -> dict:
         If the manifest is not a regular file, not valid JSON, or not a JSON object.
     """
     try:
-        fd = os.open(WEIGHTS_DIR, os.O_RDONLY)
+        fd = os.open(weights_dir(), os.O_RDONLY)
     except OSError:
         fd = -1
     try:
@@ -258,7 +271,7 @@ def read_manifest() -> dict:
             except OSError:
                 pass
         try:
-            raw = read_regular_file(MANIFEST, "weights manifest")
+            raw = read_regular_file(manifest_path(), "weights manifest")
         except FileNotFoundError:
             return {}
     finally:
@@ -267,15 +280,15 @@ def read_manifest() -> dict:
     try:
         man = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"weights manifest {MANIFEST} is not valid JSON ({exc})") from None
+        raise ValueError(f"weights manifest {manifest_path()} is not valid JSON ({exc})") from None
     if not isinstance(man, dict):
-        raise ValueError(f"weights manifest {MANIFEST} must be a JSON object, got {type(man).__name__}")
+        raise ValueError(f"weights manifest {manifest_path()} must be a JSON object, got {type(man).__name__}")
     return man
 
 
 def _check_entry(name: str, entry: object) -> dict:
     """Validate the manifest entry of ``name``: its fields, file names and sha256 strings."""
-    where = f"manifest entry {name!r} ({MANIFEST})"
+    where = f"manifest entry {name!r} ({manifest_path()})"
     if not isinstance(entry, dict):
         raise ValueError(f"{where} must be a JSON object, got {type(entry).__name__}")
     for key in ("config", "weights", "history"):
@@ -300,11 +313,11 @@ def _verified_bytes(name: str) -> tuple[dict, bytes, bytes]:
         raise ValueError(f"name must be a model name (str), got {type(name).__name__}")
     man = read_manifest()
     if name not in man:
-        raise ValueError(f"name {name!r} is not in {MANIFEST} (known: {sorted(man)})")
+        raise ValueError(f"name {name!r} is not in {manifest_path()} (known: {sorted(man)})")
     entry = _check_entry(name, man[name])
     out = []
     for key in ("weights", "history"):
-        f = WEIGHTS_DIR / entry[key]["file"]
+        f = weights_dir() / entry[key]["file"]
         try:
             data = read_regular_file(f, f"{key} file")
         except FileNotFoundError:
@@ -325,7 +338,7 @@ def _verified_bytes(name: str) -> tuple[dict, bytes, bytes]:
 
 def _parse_weights(name: str, entry: dict, data: bytes) -> dict[str, NDArray[np.float64]]:
     """The parameters in ``data`` (a verified ``.npz``), checked against :func:`param_shapes`."""
-    f = WEIGHTS_DIR / entry["weights"]["file"]
+    f = weights_dir() / entry["weights"]["file"]
     c = ViTConfig(**entry["config"])
     want = param_shapes(c)
     try:
