@@ -219,3 +219,13 @@ def test_registration_precedes_new_weights():
            for d in en.DATASETS for n in en.NORMS for s in prereg.NEW_SEEDS]
     new = [c for c in new if c is not None]
     assert all(c >= reg for c in new)
+
+
+def test_incomplete_ensemble_decides_nothing():
+    """With a registered run missing, even a huge effect gives 'inconclusive' (no interim look
+    was registered), and the verdict says how many runs are missing."""
+    r = _result(sinkhorn=_shift("entropy_l1", 0.5))
+    part = en.EnsembleResult(tuple(m for m in r.models if m.seed != 7 or m.normalisation == "softmax"))
+    v = checks.check_rc_f1(part)
+    assert v.verdict == "inconclusive"
+    assert "2 of the 32 registered runs" in v.holds

@@ -29,7 +29,6 @@ from .analysis import (
 )
 from .checks import (
     CHECKS,
-    RC_F2_REASON,
     check_rc_conv,
     check_rc_ds,
     check_rc_f1,
@@ -55,7 +54,7 @@ from .figures import fig_attention, fig_forest, fig_paths, fig_runs
 from .tables import table_departures, table_models, training_cost
 
 __all__ = [
-    "CHECKS", "CLAIM_CELLS", "DATASETS", "NEW_SEEDS", "NORMS", "PAPER_DATASET", "RC_F2_REASON", "READINGS",
+    "CHECKS", "CLAIM_CELLS", "DATASETS", "NEW_SEEDS", "NORMS", "PAPER_DATASET", "READINGS",
     "REGISTRATION_COMMIT", "SEEDS", "SETTINGS", "EnsembleConfig", "EnsembleResult", "ModelSummary", "Part",
     "check_rc_conv", "check_rc_ds", "check_rc_f1", "check_rc_f3", "check_rc_f4", "check_rc_gt", "check_rc_mech",
     "claim_cells", "claim_decision", "decay_slope", "ensemble_experiment", "fig_attention", "fig_forest",

@@ -23,6 +23,9 @@ REGISTRATION_COMMIT = "e0f153e0e7df8f8becfb0f2aee27a0171fd2d5c4"
 PAPER_DATASET = "mnist"
 #: seeds trained after the registration (the sensitivity analysis uses only these)
 NEW_SEEDS = tuple(range(2, 8))
+#: runs per arm the registration fixes; with fewer stored, no verdict is drawn (no interim
+#: analysis was registered): the cells are shown and the verdict is ``inconclusive``
+REGISTERED_RUNS = 8
 #: curves are used while they stay at or above this value (section 4, RC-F3)
 CURVE_FLOOR = 1e-9
 #: RC-F4 "very similar": equivalence margin in decades of the residual ratio (a factor 1.26)
@@ -232,9 +235,17 @@ def _part_outcome(parts: list[Part], name: str) -> str:
     return "supports" if all(o == "supports" for o in outs) else "undecided"
 
 
+def missing_runs(r: EnsembleResult, seeds=SEEDS) -> int:
+    """How many runs of the registered design (``seeds`` x both arms x both data sets) are not stored."""
+    return sum(len(seeds) - len(r.arm(ds, nm, seeds)) for ds in DATASETS for nm in ("softmax", "sinkhorn"))
+
+
 def claim_decision(r: EnsembleResult, claim: str, seeds=SEEDS) -> tuple[str, str, list[Part]]:
-    """(verdict, severity, cells) by the table of section 3."""
+    """(verdict, severity, cells) by the table of section 3; ``inconclusive`` while any run of
+    the registered design is missing (see :data:`REGISTERED_RUNS`)."""
     cells = claim_cells(r, claim, seeds)
+    if missing_runs(r, seeds):
+        return "inconclusive", "", cells
     heads = CLAIM_CELLS[claim][1]
     paper = [_part_outcome([p for p in cells if p.dataset == PAPER_DATASET], h) for h in heads]
     other = [_part_outcome([p for p in cells if p.dataset != PAPER_DATASET], h) for h in heads]

@@ -16,7 +16,7 @@ from ...verdicts import Verdict, verdict
 from .._format import mtex as _m
 from .._format import sig
 from .experiments import EnsembleResult, ensemble_experiment
-from .analysis import CLAIM_CELLS, NEW_SEEDS, PAPER_DATASET, Part, claim_decision
+from .analysis import CLAIM_CELLS, NEW_SEEDS, PAPER_DATASET, REGISTERED_RUNS, Part, claim_decision, missing_runs
 
 #: the units of each claim's cells (effect, interval and smallest detectable effect)
 UNITS = {
@@ -24,7 +24,7 @@ UNITS = {
     "RC-F3": "decades per factor",
     "RC-MECH": "(change of ln relative decay rate)",
     "RC-F4": "decades",
-    "RC-CONV": "(share of predictions below the 1 % margin)",
+    "RC-CONV": "(1 % minus the share of predictions that change)",
     "RC-DS": "(ln ratio, sign flipped: > 0 = more doubly stochastic)",
     "RC-GT": "(nats per factor; growth: ln k - ln 2)",
 }
@@ -46,7 +46,12 @@ MEANING = {
 
 
 def _p(p: float) -> str:
-    return "n/a" if not np.isfinite(p) else ("< 0.001" if p < 1e-3 else sig(p, 2))
+    """``= 0.16`` or ``< 0.001``, for inline maths after ``p``."""
+    return "= n/a" if not np.isfinite(p) else ("< 0.001" if p < 1e-3 else f"= {sig(p, 2)}")
+
+
+def _d(d: float) -> str:
+    return "n/a" if not np.isfinite(d) else (f"{d:.0f}" if abs(d) >= 10 else sig(d, 2))
 
 
 def fmt_part(p: Part) -> str:
@@ -56,10 +61,10 @@ def fmt_part(p: Part) -> str:
         return f"{head}: not computable ({p.note})"
     c = p.cell
     n = " vs ".join(str(k) for k in c.n)
-    ps = f"$p = {_p(c.p_claim)}$" if c.kind == "bootstrap" else (
-        f"Welch/t $p = {_p(c.p_claim)}$" + (f", permutation $p = {_p(c.perm_claim)}$" if np.isfinite(c.perm_claim) else ""))
+    ps = f"bootstrap $p {_p(c.p_claim)}$" if c.kind == "bootstrap" else (
+        f"$t$-test $p {_p(c.p_claim)}$" + (f", permutation $p {_p(c.perm_claim)}$" if np.isfinite(c.perm_claim) else ""))
     return (f"{head}: {_m(sig(c.effect))} [{_m(sig(c.ci[0]))}, {_m(sig(c.ci[1]))}] ({n} runs, "
-            f"$d = {sig(c.d)}$, {ps}; detectable $\\ge$ {_m(sig(c.mde))}) → **{c.outcome}**")
+            f"$d = {_d(c.d)}$, {ps}; detectable $\\ge$ {_m(sig(c.mde))}) → **{c.outcome}**")
 
 
 def _evidence(claim: str, parts: list[Part], sens: str) -> str:
@@ -98,6 +103,11 @@ def ensemble_check(claim: str, result: EnsembleResult) -> Verdict:
     v_new, _, _ = claim_decision(result, claim, NEW_SEEDS)
     sens = f"Seeds 2-7 alone (trained after the registration): {v_new}."
     ev = _evidence(claim, parts, sens)
+    missing = missing_runs(result)
+    if missing:
+        return verdict(claim, v, ev, holds=f"no verdict yet: {missing} of the {4 * REGISTERED_RUNS} registered "
+                       "runs are not stored (`make train` trains them); the cells above are interim and decide "
+                       "nothing.")
     if v == "inconclusive":
         return verdict(claim, v, ev, holds="undecided at this power: the smallest detectable effects are given "
                        "beside each cell; more runs per arm would decide.")
@@ -143,13 +153,6 @@ def check_rc_gt(result: EnsembleResult) -> Verdict:
     return ensemble_check("RC-GT", result)
 
 
-#: why RC-F2 is not tested, and how a reader with the data tests it
-RC_F2_REASON = (
-    "needs a Transformer trained on AG's News (RC Fig. 2); no text classification data set ships in a "
-    "registry package and nothing is downloaded on the book's machines. A reader with AG News's standard "
-    "CSV files runs `make train-agnews AGNEWS_DIR=/path/to/ag_news` (the paper's encoder: 24 layers, "
-    "d_model 128, 4 heads, max pooling), then the same path analysis."
-)
 
 #: the chapter's check table: claim id -> (experiment, check)
 CHECKS = {
