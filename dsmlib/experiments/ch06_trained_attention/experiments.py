@@ -289,7 +289,7 @@ def model_summary(name: str, config: EnsembleConfig | None = None) -> ModelSumma
     for a in range(0, N, c.chunk):
         sl = slice(a, min(a + c.chunk, N))
         for k, (skip, ff) in SETTINGS.items():
-            run = tm.forward(params, mc, x[sl], skip=skip, ff=ff, record=True)
+            run = tm.forward(params, mc, x[sl], skip=skip, ff=ff, record=True if k == "full" else "outputs")
             q[list(SETTINGS).index(k), :, sl] = residual_ratio(run.outputs)
             if k == "full":
                 A[:, sl] = run.attention
