@@ -189,8 +189,8 @@ CheckTable = Mapping[str, tuple[Experiment, Check]]
 #: the module whose ``CHECKS`` table answers each chapter's claims
 CHECK_MODULES: dict[str, str] = {
     _PRE: "dsmlib.experiments.ch01_preliminaries.checks",
-    _SQ: "dsmlib.experiments.ch02_sinkhorn_q",
-    _SNR: "dsmlib.experiments.ch03_snr_collapse",
+    _SQ: "dsmlib.experiments.ch02_sinkhorn_q.checks",
+    _SNR: "dsmlib.experiments.ch03_snr_collapse.checks",
     _RES: "dsmlib.experiments.ch04_residual.checks",
     _RANK: "dsmlib.experiments.ch05_rank_decay.checks",
     _TRAIN: "dsmlib.experiments.ch06_trained_attention.checks",
@@ -198,7 +198,7 @@ CHECK_MODULES: dict[str, str] = {
 
 #: claims checked outside their chapter's package (the book's own results)
 CHECK_MODULE_OF: dict[str, str] = {
-    "BK-SIG2T": "dsmlib.experiments.bk_sigma2_law",
+    "BK-SIG2T": "dsmlib.experiments.bk_sigma2_law.checks",
 }
 
 _TABLES: dict[str, dict[str, tuple[Experiment, Check]]] = {}

@@ -585,3 +585,20 @@ def test_checkout_cache_symlinked_to_a_world_writable_folder_warns(tmp_path, mon
     with pytest.warns(cache.CacheWarning) as rec:
         assert cache.cache_dir() is None
     assert any("computed without caching" in str(w.message) for w in rec)
+
+
+def test_the_memo_issue_repro_on_a_real_experiment(folder):
+    """Defect 3 as reported: ``f(c).err[:] = 123; f(c).err.max()`` gave 123.0 in the same process."""
+    import dataclasses as dc
+
+    from dsmlib.experiments import ch01_preliminaries as ch
+
+    cfg = ch.Sigma1DrawsConfig(n=4, temperatures=(0.1, 1.0), draws=1, seeds_per_draw=1, per_seed=2)
+    r = ch.sigma1_draws_experiment(cfg)
+    name = next(f.name for f in dc.fields(r) if isinstance(getattr(r, f.name), np.ndarray)
+                and getattr(r, f.name).size and getattr(r, f.name).dtype.kind == "f")
+    before = getattr(r, name).copy()
+    with pytest.raises(ValueError, match="read-only"):
+        getattr(r, name)[...] = 123.0
+    again = getattr(ch.sigma1_draws_experiment(cfg), name)
+    np.testing.assert_array_equal(again, before)

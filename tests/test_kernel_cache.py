@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 
 from dsmlib import _kernels
-from dsmlib._kernels import _compile
 
 pytestmark = pytest.mark.skipif(not _kernels.AVAILABLE, reason="numba is not installed")
 
@@ -47,8 +46,10 @@ KERNEL_SRC = textwrap.dedent(
 @pytest.fixture
 def fresh_state(monkeypatch):
     """The module's 'cache broken' state reset for this test (and restored afterwards)."""
+    from dsmlib._kernels import _compile
+
     monkeypatch.setitem(_compile._STATE, "broken", None)
-    return _compile._STATE
+    return _compile
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def kernel_module(tmp_path, monkeypatch):
     yield load, cdir
 
 
-def _check(mod):
+def _check(mod):  # noqa: D103
     np.testing.assert_array_equal(mod.add_one(np.arange(3.0)), [1.0, 2.0, 3.0])
 
 
@@ -82,7 +83,7 @@ def test_working_cache_no_warning(fresh_state, kernel_module):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _check(load())
-    assert list(cdir.rglob("*.nbi")) and _compile.cache_status() is None
+    assert list(cdir.rglob("*.nbi")) and fresh_state.cache_status() is None
 
 
 def test_full_disk_falls_back_with_one_warning(fresh_state, kernel_module, monkeypatch):
@@ -97,7 +98,7 @@ def test_full_disk_falls_back_with_one_warning(fresh_state, kernel_module, monke
         _check(load())
         _check(load())  # a second kernel: caching is off, no second warning
     assert len([w for w in rec if issubclass(w.category, _kernels.KernelCacheWarning)]) == 1
-    assert "ENOSPC" in _compile.cache_status() or "No space" in _compile.cache_status()
+    assert "ENOSPC" in fresh_state.cache_status() or "No space" in fresh_state.cache_status()
 
 
 def test_no_writable_folder_falls_back(fresh_state, kernel_module, monkeypatch):
@@ -125,7 +126,7 @@ def test_corrupt_cache_file_falls_back_and_heals(fresh_state, kernel_module, whi
         _check(load("_dsm_kcache_corrupt"))  # a new dispatcher loads from the corrupt cache
     assert len(rec) == 1
     # the unreadable index was removed: a later process compiles and caches afresh
-    _compile._STATE["broken"] = None
+    fresh_state._STATE["broken"] = None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _check(load("_dsm_kcache_corrupt"))
@@ -178,4 +179,4 @@ def test_nonfinite_input_error_is_not_swallowed(fresh_state):
             dsmlib.sinkhorn(np.array([[0.0, np.nan], [0.0, 0.0]]))
     finally:
         _kernels.ENABLED = old
-    assert _compile.cache_status() is None
+    assert fresh_state.cache_status() is None

@@ -173,14 +173,14 @@ class ForwardResult:
 
 def forward(
     params: dict[str, NDArray], c: ViTConfig, x: NDArray, *, skip: bool = True, ff: bool = True,
-    record: bool = False, dtype: type = np.float64, n_layers: int | None = None, fast: bool = True,
+    record: bool | str = False, dtype: type = np.float64, n_layers: int | None = None, fast: bool = True,
     normaliser: Callable[[NDArray], NDArray] | None = None,
 ) -> ForwardResult:
     """Forward pass of a batch ``x`` (B, n_patches, patch_dim) in ``dtype``.
 
     ``skip=False`` removes every residual addition, ``ff=False`` omits the feed-forward
     sub-block (RC Sec. 4's four settings); ``record`` keeps scores, attention matrices and
-    block outputs of every layer. ``n_layers`` stops after that many blocks (logits are then
+    block outputs of every layer (``record="outputs"``: the block outputs only). ``n_layers`` stops after that many blocks (logits are then
     None); ``fast=False`` uses the log-domain Sinkhorn of the training code; ``normaliser``
     replaces the model's attention normalisation (scores (B, H, n, n) -> attention), e.g. a
     converged Sinkhorn (chapter 6, RC-CONV)."""
@@ -207,12 +207,15 @@ def forward(
             z = _gelu(_ln(h, p["ln2_g"][l], p["ln2_b"][l]) @ p["w1"][l] + p["b1"][l]) @ p["w2"][l] + p["b2"][l]
             h = h + z if skip else z
         if record:
-            rec_s.append(S)
-            rec_p.append(P)
+            if record != "outputs":
+                rec_s.append(S)
+                rec_p.append(P)
             rec_o.append(h)
     logits = _ln(h[:, 0], p["lnf_g"], p["lnf_b"]) @ p["head_w"] + p["head_b"] if n_run == c.n_layers else None
     if not record:
         return ForwardResult(logits)
+    if record == "outputs":
+        return ForwardResult(logits, outputs=np.stack(rec_o))
     return ForwardResult(logits, np.stack(rec_s), np.stack(rec_p), np.stack(rec_o))
 
 

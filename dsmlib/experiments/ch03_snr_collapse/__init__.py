@@ -1,35 +1,175 @@
 r"""Chapter 3: SNR collapse under LayerNorm (claims HT-L3, HT-SNR, HT-LEVY, HT-T1, HT-T1P, HT-E2,
 HT-AFF, HT-WEDIN, HT-IRREV).
 
-Experiments (frozen config in, dataclass of arrays out, disk-cached) and the claim checks of
-``chapters/03_snr_collapse.ipynb``, split by concern:
+The package of ``chapters/03_snr_collapse.ipynb``, split by concern:
 
-* :mod:`._core` -- the model, Lemma 3, Eq. 4, Lévy, Theorem 1's statement, Exp. 2's data,
-  affine LN, Wedin, and the chapter's figures;
-* :mod:`.proof` -- Theorem 1's proof stepped through numerically (HT-T1P);
-* :mod:`.e2` -- the pre-registered equivalence test of Exp. 2 (HT-E2);
-* :mod:`.irrev` -- invertibility of :math:`M` on :math:`\mathcal V_\perp` with and without
-  noise (HT-IRREV).
-
-Every public name (and the helpers the tests and the notebook use) is re-exported here, so
-``from dsmlib.experiments import ch03_snr_collapse as ch`` keeps working.
+* :mod:`.experiments` (frozen config in, dataclass of arrays out, disk-cached): ``common``
+  (seeds, DSM batches), ``snr`` (Lemma 3, Eq. 4, Levy, Theorem 1's statement), ``collapse``
+  (Exp. 2's data, affine LN, Wedin), ``proof`` (Theorem 1's proof, HT-T1P), ``e2`` (the
+  pre-registered equivalence test of Exp. 2, HT-E2), ``irrev`` (invertibility on
+  :math:`\mathcal V_\perp` with and without noise, HT-IRREV);
+* :mod:`.checks` -- one check per claim id and :data:`CHECKS`, the chapter's table;
+* :mod:`.figures` -- the chapter's figures.
 """
 
 from __future__ import annotations
 
-from ._core import *  # noqa: F401,F403
-from ._core import __all__ as _core_all
-from ._core import METHODS, SEEDS, TEMPS, _replace_temps, _top_right_2x2  # noqa: F401
-from .e2 import *  # noqa: F401,F403
-from .e2 import __all__ as _e2_all
-from .irrev import *  # noqa: F401,F403
-from .irrev import __all__ as _irrev_all
-from .proof import *  # noqa: F401,F403
-from .proof import __all__ as _proof_all
+from .checks import (  # noqa: F401
+    CHECKS,
+    check_ht_aff,
+    check_ht_e2,
+    check_ht_irrev,
+    check_ht_l3,
+    check_ht_levy,
+    check_ht_snr,
+    check_ht_t1,
+    check_ht_t1p,
+    check_ht_wedin,
+)
+from .experiments import (  # noqa: F401
+    AffineConfig,
+    AffineResult,
+    COND_MAX,
+    CollapseConfig,
+    CollapseResult,
+    E2Config,
+    E2Result,
+    E2_ALPHA,
+    E2_DIST_MARGIN,
+    E2_DSMS,
+    E2_MEAN_MARGIN,
+    E2_PAIRS,
+    E2_SD_MARGIN,
+    E2_T_HIGH,
+    E2_T_LOW,
+    IrrevConfig,
+    IrrevResult,
+    LOST,
+    Lemma3Config,
+    Lemma3Result,
+    LevyConfig,
+    LevyResult,
+    METHODS,
+    ProofConfig,
+    ProofResult,
+    REC_TOL,
+    SEEDS,
+    SNRConfig,
+    SNRResult,
+    TEMPS,
+    Theorem1Config,
+    Theorem1Result,
+    WedinConfig,
+    WedinResult,
+    _replace_temps,
+    _top_right_2x2,
+    affine_experiment,
+    clopper_pearson,
+    collapse_experiment,
+    collapse_pairs,
+    detail_basis,
+    dsm_batch,
+    e2_prereg_experiment,
+    e2_stats,
+    irrev_experiment,
+    lemma3_experiment,
+    lemma3_sup,
+    levy_experiment,
+    lmmse_recovered_fraction,
+    proof_steps,
+    snr_experiment,
+    theorem1_cells,
+    theorem1_experiment,
+    theorem1_proof_experiment,
+    unit_detail,
+    wedin_experiment,
+)
+from .figures import (  # noqa: F401
+    e2_figure,
+    hist_figure,
+    irrev_figure,
+    lemma3_figure,
+    levy_figure,
+    proof_figure,
+    snr_figure,
+    theorem1_figure,
+    transition_figure,
+    wedin_figure,
+)
 
-__all__ = [*_core_all, *_proof_all, *_e2_all, *_irrev_all, "METHODS", "SEEDS", "TEMPS"]
-
-from . import _core, e2, irrev, proof  # noqa: E402
-
-#: chapter 3's claim checks: claim id -> (experiment, check)
-CHECKS = {**_core.CHECKS, **proof.CHECKS, **e2.CHECKS, **irrev.CHECKS}
+__all__ = [
+    "AffineConfig",
+    "AffineResult",
+    "CHECKS",
+    "COND_MAX",
+    "CollapseConfig",
+    "CollapseResult",
+    "E2Config",
+    "E2Result",
+    "E2_ALPHA",
+    "E2_DIST_MARGIN",
+    "E2_DSMS",
+    "E2_MEAN_MARGIN",
+    "E2_PAIRS",
+    "E2_SD_MARGIN",
+    "E2_T_HIGH",
+    "E2_T_LOW",
+    "IrrevConfig",
+    "IrrevResult",
+    "LOST",
+    "Lemma3Config",
+    "Lemma3Result",
+    "LevyConfig",
+    "LevyResult",
+    "METHODS",
+    "ProofConfig",
+    "ProofResult",
+    "REC_TOL",
+    "SEEDS",
+    "SNRConfig",
+    "SNRResult",
+    "TEMPS",
+    "Theorem1Config",
+    "Theorem1Result",
+    "WedinConfig",
+    "WedinResult",
+    "affine_experiment",
+    "check_ht_aff",
+    "check_ht_e2",
+    "check_ht_irrev",
+    "check_ht_l3",
+    "check_ht_levy",
+    "check_ht_snr",
+    "check_ht_t1",
+    "check_ht_t1p",
+    "check_ht_wedin",
+    "clopper_pearson",
+    "collapse_experiment",
+    "collapse_pairs",
+    "detail_basis",
+    "dsm_batch",
+    "e2_figure",
+    "e2_prereg_experiment",
+    "e2_stats",
+    "hist_figure",
+    "irrev_experiment",
+    "irrev_figure",
+    "lemma3_experiment",
+    "lemma3_figure",
+    "lemma3_sup",
+    "levy_experiment",
+    "levy_figure",
+    "lmmse_recovered_fraction",
+    "proof_figure",
+    "proof_steps",
+    "snr_experiment",
+    "snr_figure",
+    "theorem1_cells",
+    "theorem1_experiment",
+    "theorem1_figure",
+    "theorem1_proof_experiment",
+    "transition_figure",
+    "unit_detail",
+    "wedin_experiment",
+    "wedin_figure",
+]

@@ -1,29 +1,16 @@
-r"""Shared pieces of chapter 2: HT's Algorithm-1 costs, the temperature grid, softmaxes.
-
-Used by :mod:`dsmlib.experiments.ch02_sinkhorn_q` and by the modules of this package.
-"""
+"""Chapter 2, what the experiments share: Algorithm-1 costs, the temperature grid, softmaxes, row
+entropies, binomial intervals, and number formatting for the evidence."""
 
 from __future__ import annotations
 
 import re
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 from scipy.special import softmax
+from ..._format import sig as _sig
 
-from .._format import sig as _sig
 
-__all__ = [
-    "TEMPERATURES",
-    "algorithm1_costs",
-    "clopper_pearson",
-    "column_softmax",
-    "row_entropy",
-    "sig_range",
-    "tex",
-    "tex_num",
-]
 
 #: the temperature grid of HT Exp. 1: 16 points, log-spaced over [1e-2, 1e1] (5 per decade)
 TEMPERATURES: tuple[float, ...] = tuple(float(f"{t:.6g}") for t in np.logspace(-2, 1, 16))
@@ -119,3 +106,8 @@ def clopper_pearson(k: ArrayLike, n: ArrayLike, level: float = 0.95) -> tuple[ND
         lo = np.where(k > 0, stats.beta.ppf(a, k, n - k + 1), 0.0)
         hi = np.where(k < n, stats.beta.ppf(1 - a, k + 1, n - k), 1.0)
     return lo, hi
+
+
+
+#: HT Exp. 1's grid plus T = 0.02, where some seed blocks converge and others do not
+ALG1_TEMPERATURES: tuple[float, ...] = tuple(sorted(set(TEMPERATURES) | {0.02}))

@@ -1,47 +1,16 @@
-r"""Sinkhorn's theorem for non-negative matrices (RC App. A, RC-SKA).
-
-RC write that Sinkhorn's theorem (a unique DSM :math:`D_1YD_2`, the limit of alternating
-normalisation) "is generalized to nonnegative matrices" by Sinkhorn and Knopp (1967).
-What Sinkhorn-Knopp prove is narrower:
-
-* a DSM of the form :math:`D_1YD_2` exists iff :math:`Y` has *total support* (every
-  positive entry lies on a positive diagonal);
-* alternating normalisation converges (to a DSM) iff :math:`Y` has *support* (some
-  positive diagonal); with support but not total support the limit exists, but entries
-  that are positive in :math:`Y` go to 0, so it is not :math:`D_1YD_2`.
-
-:func:`alternating_normalisation` runs the iteration on matrices with zeros (it works on
-the matrix, so it never overflows); :func:`support_structure` decides support and total
-support combinatorially (Hopcroft-Karp matching and strongly connected components), as
-ground truth independent of the iteration.
-"""
+"""Chapter 2, Sinkhorn-Knopp for non-negative matrices (RC-SKA)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components, maximum_bipartite_matching
+from ...._validate import as_square_batch, check_n_iter
+from ....cache import disk_cached
 
-from ..._validate import as_square_batch, check_n_iter
-from ...cache import disk_cached
-from ...verdicts import Verdict, severity, verdict
-from .._format import sig as _sig
-from .common import tex as _tex
 
-__all__ = [
-    "SKA_KINDS",
-    "SkaConfig",
-    "SkaResult",
-    "alternating_normalisation",
-    "check_rc_ska",
-    "nonnegative_patterns",
-    "ska_experiment",
-    "ska_outcome",
-    "support_structure",
-]
 
 #: the four kinds of non-negative matrix tested
 SKA_KINDS = ("total support", "triangular", "zero block", "no support")
@@ -261,50 +230,3 @@ def ska_outcome(result: SkaResult) -> tuple[np.ndarray, np.ndarray]:
     converged = (e_last <= cfg.conv_tol) | (e_last <= 0.5 * e_prev)
     keeps = result.min_support[:, last] >= cfg.keep_ratio * result.min_support[:, prev]
     return converged, converged & keeps
-
-
-def check_rc_ska(result: SkaResult) -> Verdict:
-    """Total support -> D1 Y D2 reached; does it generalise to every non-negative matrix?"""
-    cfg = result.config
-    conv, scaled = ska_outcome(result)
-    tot, sup = result.total_support, result.has_support
-    R = tot.shape[1]
-    # Sinkhorn-Knopp (1967): converges iff support; D1 Y D2 iff total support
-    agree = int(((conv == sup) & (scaled == tot)).sum())
-    per_kind = "; ".join(
-        f"{k}: total support {int(t.sum())}/{R}, support {int(s.sum())}/{R}, converged {int(c.sum())}, "
-        f"$D_1YD_2$ limit {int(d.sum())}, median row error {_tex(_sig(np.median(e)))}, median smallest kept "
-        f"entry {_tex(_sig(np.median(m)))}"
-        for k, t, s, c, d, e, m in zip(
-            result.kinds, tot, sup, conv, scaled, result.err[:, -1], result.min_support[:, -1]
-        )
-    )
-    ev = (
-        f"$n = {cfg.n}$, {R} matrices per kind, {cfg.n_iter} alternating normalisations: {per_kind}. "
-        f"Outcome agrees with Sinkhorn–Knopp (converges iff support, $D_1YD_2$ iff total support) for "
-        f"{agree}/{tot.size}; $\\begin{{pmatrix}}1&1\\\\0&1\\end{{pmatrix}}$: corner entry "
-        f"{_tex(_sig(result.example_corner[-1]))} after {cfg.record[-1]} iterations ($\\to 0$)."
-    )
-    total_ok = bool(np.all(scaled[tot]))
-    everything = bool(np.all(scaled))
-    if total_ok and everything:
-        return verdict("RC-SKA", "confirmed", ev)
-    if total_ok:
-        return verdict(
-            "RC-SKA", "qualified", ev,
-            holds="Sinkhorn–Knopp (1967): a DSM of the form $D_1YD_2$ exists (unique) iff $Y$ has total "
-            "support, and alternating normalisation converges iff $Y$ has support. With support but not total "
-            "support the limit is a DSM in which entries positive in $Y$ vanish (not $D_1YD_2$); without "
-            "support it does not converge. 'Generalised to non-negative matrices' needs total support.",
-            severity=severity(conclusion_holds=True, conditional=True),
-        )
-    return verdict(
-        "RC-SKA", "refuted", ev, holds="even matrices with total support did not reach a $D_1YD_2$ scaling.",
-        severity=severity(conclusion_holds=False),
-    )
-
-
-#: this module's claim checks: claim id -> (experiment, check)
-CHECKS = {
-    "RC-SKA": (ska_experiment, check_rc_ska),
-}

@@ -1,29 +1,13 @@
-r"""When are Sinkhorn's rows *less* spread than Softmax's on the same scores?
-
-Context for RC Fig. 1 (RC-F1, judged on trained maps in chapter 6): "Sinkhorn attention
-has higher row entropy than Softmax" is not a theorem. A two-token example shows why:
-for :math:`S = \begin{pmatrix}0&0\\0&-a\end{pmatrix}` Softmax's first row is uniform
-(entropy :math:`\log 2`) while Sinkhorn gives
-:math:`\begin{pmatrix}x&1-x\\1-x&x\end{pmatrix}` with :math:`x = 1/(1+e^{a/2})`, two sharp
-rows. A flat row next to a sharp one is what breaks the ordering: the column constraint
-pushes the flat row away from the column the sharp row takes.
-
-:func:`entropy_order_experiment` makes this quantitative on attention-like scores whose
-queries have spread-out norms: :math:`S_{ij} = \beta_i A_{ij}` with
-:math:`\log\beta_i \sim \mathcal N(0, s^2)`.
-"""
+"""Chapter 2, when Sinkhorn's rows are *less* spread than Softmax's."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 import numpy as np
+from .... import row_softmax, sinkhorn
+from ....cache import disk_cached
 
-from ... import row_softmax, sinkhorn
-from ...cache import disk_cached
 from .common import row_entropy
-
-__all__ = ["EntropyOrderConfig", "EntropyOrderResult", "entropy_order_experiment", "two_token_example"]
 
 
 def two_token_example(a: float) -> tuple[float, float]:

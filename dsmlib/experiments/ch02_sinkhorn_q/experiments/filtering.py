@@ -1,51 +1,17 @@
-r"""HT's introduction: DSM mixing filters detail harder than Softmax (HT-AGG), and its
-gradients do not explode (HT-GRAD).
-
-* :func:`agg_experiment` -- on the same Algorithm-1 costs and temperatures, the gain of
-  the DSM :math:`M = \operatorname{Sinkhorn}(-d/T)` and of the row softmax
-  :math:`P = \operatorname{softmax}(-d/T)` on the detail subspace
-  :math:`\mathcal V_\perp`;
-* :func:`sinkhorn_jacobian_apply` -- the Jacobian of :math:`S \mapsto
-  \operatorname{Sinkhorn}(S/T)` by implicit differentiation of the fixed point, applied to
-  a batch of directions; :func:`grad_experiment` bounds its operator norm over
-  temperature and checks it against central finite differences.
-
-Both use the costs of HT Algorithm 1 (:func:`~dsmlib.experiments.ch02.common.algorithm1_costs`,
-seeds 0-9 x 100 = R = 1000, n = 64).
-"""
+"""Chapter 2, Sinkhorn vs Softmax on V_perp (HT-AGG) and the gradients of the Sinkhorn projection (HT-GRAD)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from .... import q_project, row_softmax, singular_values, sinkhorn
+from ...._parallel import thread_map
+from ...._validate import as_square_batch, check_positive_scalar
+from ....cache import disk_cached
 
-from ... import q_project, row_softmax, sinkhorn, singular_values
-from ..._parallel import thread_map
-from ..._validate import as_square_batch, check_positive_scalar
-from ...cache import disk_cached
-from ...verdicts import Verdict, severity, verdict
-from .._format import sig as _sig
 from .common import algorithm1_costs, clopper_pearson, row_entropy
-from .common import tex as _tex
 
-__all__ = [
-    "AGG_MARGIN",
-    "AGG_TEMPERATURES",
-    "AggConfig",
-    "AggResult",
-    "GradConfig",
-    "GradResult",
-    "agg_experiment",
-    "agg_outcome",
-    "check_ht_agg",
-    "check_ht_grad",
-    "grad_experiment",
-    "jacobian_norm_bounds",
-    "jacobian_slope",
-    "sinkhorn_jacobian_apply",
-]
 
 #: seven temperatures, two per decade over HT Exp. 1's range [1e-2, 1e1]
 AGG_TEMPERATURES: tuple[float, ...] = tuple(float(f"{t:.6g}") for t in np.logspace(-2, 1, 7))
@@ -151,45 +117,6 @@ def agg_outcome(ratio: ArrayLike, margin: float = AGG_MARGIN, level: float = AGG
     out[majority(r > 1 + margin)] = "softmax"
     out[majority(r < 1 - margin)] = "dsm"
     return out.astype(str)
-
-
-def check_ht_agg(result: AggResult) -> Verdict:
-    """Is sigma_2(M) below Softmax's detail-to-detail gain ||UPU||_2 by more than 5 %, per T?"""
-    T = result.temperatures
-    ratio = result.dsm_gain / result.sm_gain  # the stricter of the two comparisons
-    ratio_all = result.dsm_gain / result.sm_gain_all
-    out = agg_outcome(ratio)
-    out_all = agg_outcome(ratio_all)
-    med = np.median(ratio, axis=1)
-    R = ratio.shape[1]
-    ev = (
-        f"{R} paired draws per $T$ (same costs, $n = {result.config.n}$): median "
-        f"$\\sigma_2(M)/\\|UPU\\|_2$ = {', '.join(_sig(m, 3) for m in med)} at "
-        f"$T =$ {', '.join(_sig(t) for t in T)} (outcome: {', '.join(out)}); against $\\|PU\\|_2$: median "
-        f"{', '.join(_sig(m, 3) for m in np.median(ratio_all, 1))}; Softmax turns detail into the mean "
-        f"direction with gain {', '.join(_sig(m) for m in np.median(result.sm_leak, 1))} (a DSM: 0). "
-        f"Pre-registered: 'more aggressive' at $T$ if more than half the draws have ratio "
-        f"$< {1 - AGG_MARGIN:g}$ (one-sided {AGG_LEVEL:g} Clopper–Pearson)."
-    )
-    dsm = out == "dsm"
-    if dsm.all():
-        return verdict("HT-AGG", "confirmed", ev)
-    if dsm.any():
-        where = ", ".join(_sig(t) for t in T[dsm])
-        rest = ", ".join(f"$T = {_sig(t)}$: {o}" for t, o in zip(T, out) if o != "dsm")
-        return verdict(
-            "HT-AGG", "qualified", ev,
-            holds=f"Sinkhorn filters detail harder than row Softmax on the same scores only at $T =$ {where}; "
-            f"elsewhere ({rest}). At high $T$ both are $J/n$ plus a first-order term of the same size "
-            r"($\|Q(d)\|/(nT)$ against $\|UdU\|/(nT)$), so their gains on $\mathcal V_\perp$ coincide to "
-            "first order.",
-            severity=severity(conclusion_holds=True, conditional=True),
-        )
-    return verdict(
-        "HT-AGG", "refuted", ev,
-        holds="Sinkhorn does not filter detail harder than row Softmax at any temperature tried.",
-        severity=severity(conclusion_holds=False),
-    )
 
 
 # ============================================================== HT-GRAD
@@ -426,54 +353,3 @@ def jacobian_slope(result: GradResult) -> float:
     if m.sum() < 2:
         raise ValueError("need at least two temperatures in the low decade")
     return float(np.polyfit(np.log(T[m]), np.log(np.median(result.jac_lower[m], axis=1)), 1)[0])
-
-
-def check_ht_grad(result: GradResult) -> Verdict:
-    """Forward ||M||_2 = 1; does the Jacobian of S -> Sinkhorn(S/T) stay bounded as T -> 0?"""
-    cfg, T = result.config, result.temperatures
-    c = result.converged
-    fwd = float(max(np.abs(result.norm_lo[c] - 1).max(), np.abs(result.norm_hi[c] - 1).max()))
-    fd = float(result.fd_err.max())
-    slope = jacobian_slope(result)
-    tj = np.median(result.jac_lower * T[:, None], axis=1)  # T ||J||, median
-    bound_ok = bool(np.all(result.jac_lower <= result.jac_upper * (1 + 1e-9)))
-    ev = (
-        f"{c.sum()}/{c.size} Algorithm-1 DSMs converged to {_tex(f'{cfg.tol:g}')} ($n = {cfg.n}$); on them "
-        f"$\\|M\\|_2 = 1$ to within {_tex(_sig(max(fwd, 1e-15), 1))} (bracket "
-        f"$\\|M\\mathbf 1\\|/\\sqrt n \\le \\|M\\|_2 \\le \\sqrt{{\\|M\\|_1 \\|M\\|_\\infty}}$). "
-        f"Jacobian of $S \\mapsto \\mathrm{{Sinkhorn}}(S/T)$ by implicit differentiation, matching central "
-        f"differences to {_tex(_sig(fd))} (relative); median $T\\|J\\|_2$ = "
-        f"{', '.join(_sig(x, 3) for x in tj)} at $T =$ {', '.join(_sig(t) for t in T)} ($nT\\|J\\|_2$ at "
-        f"$T = {_sig(T[-1])}$: {_sig(cfg.n * tj[-1], 3)}); log-log slope of $\\|J\\|_2$ over "
-        f"$T \\le {cfg.low_decade:g}$: {_sig(slope, 3)} (pre-registered: explodes if "
-        f"$\\le {cfg.explode_slope:g}$); $\\|J\\|_2 \\le \\max_{{ij}} M_{{ij}}/T$ in every draw: "
-        f"{'yes' if bound_ok else 'no'}."
-    )
-    if fd > 1e-4 or not bound_ok:
-        return verdict("HT-GRAD", "not-tested", ev + " The Jacobian failed its verification, so no verdict.")
-    if fwd > 1e-6:
-        return verdict(
-            "HT-GRAD", "refuted", ev, holds=r"converged DSMs do not have $\|M\|_2 = 1$.",
-            severity=severity(conclusion_holds=False),
-        )
-    if slope > cfg.explode_slope:
-        return verdict("HT-GRAD", "confirmed", ev)
-    return verdict(
-        "HT-GRAD", "qualified", ev,
-        holds=r"$\|M\|_2 = 1$ exactly, so gradients along the values (through $M^\top$) never grow. "
-        "Through the Sinkhorn projection itself the gradient is bounded only at fixed temperature: the "
-        r"Jacobian of $S \mapsto \mathrm{Sinkhorn}(S/T)$ is symmetric positive semi-definite with "
-        r"$\|J\|_2 \le \max_{ij} M_{ij}/T \le 1/T$, about $1/(nT)$ at high $T$ (where Sinkhorn is "
-        f"$J/n + Q(S)/(nT)$), and $T\\|J\\|_2$ rises from {_sig(tj[-1], 2)} at $T = {_sig(T[-1])}$ to "
-        f"{_sig(tj[0], 2)} at $T = {_sig(T[0])}$ (slope {_tex(_sig(slope, 2))} over the lowest decade): the "
-        r"gradient grows like $1/T$ as $T \to 0$. Non-exploding needs a floor on $T$ (or on the score "
-        "scale), as for Softmax.",
-        severity=severity(conclusion_holds=True, conditional=True),
-    )
-
-
-#: this module's claim checks: claim id -> (experiment, check)
-CHECKS = {
-    "HT-AGG": (agg_experiment, check_ht_agg),
-    "HT-GRAD": (grad_experiment, check_ht_grad),
-}

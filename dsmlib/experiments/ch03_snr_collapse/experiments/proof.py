@@ -1,50 +1,16 @@
-r"""HT Theorem 1's proof, step by step (claim HT-T1P).
-
-The proof has four steps. With :math:`\xi_\perp = \mathcal P_\perp\xi`,
-:math:`u_{noise} = \xi_\perp/\|\xi_\perp\|` and :math:`E = \mathbb E\|\xi_\perp\|`:
-
-1. App. A with :math:`t = \sqrt{2cn}\,\varepsilon` (:math:`c = 1/2`): the event
-   :math:`A_1 = \{|\|\xi_\perp\| - \nu\sqrt{(n-1)/n}| < \nu\varepsilon\}` fails with probability
-   at most :math:`2e^{-n\varepsilon^2/2}`;
-2. Lemma 3 with :math:`b = \xi_\perp`, :math:`\delta = s` gives
-   :math:`\|u - u_{noise}\| \le 4\|s\|/\|\xi_\perp\| = 4\gamma E/\|\xi_\perp\|`, which is the claimed
-   :math:`4\gamma` only on :math:`A_2 = \{\|\xi_\perp\| \ge E\}` (and needs
-   :math:`\|s\| \le \|\xi_\perp\|/2`);
-3. Lévy on :math:`\mathbb S^{n-2}`: :math:`A_3 = \{|\langle u_{noise}, v_{noise}\rangle| < \varepsilon\}`
-   fails with probability at most :math:`2e^{-(n-2)\varepsilon^2/2}`;
-4. the triangle inequality :math:`|\langle u,v\rangle| \le |\langle u_{noise},v_{noise}\rangle|
-   + \|u-u_{noise}\| + \|v-v_{noise}\|` (deterministic).
-
-:func:`theorem1_proof_experiment` samples every quantity of the proof at the paper's sizes;
-:func:`proof_steps` turns them into failure probabilities of each step's event on the grid of
-:math:`(\gamma, \varepsilon)`; :func:`check_ht_t1p` compares them with the theorem's stated
-failure term :math:`\delta + 2e^{-n\varepsilon^2/2}` (:math:`\delta\to 0`, since the statement is
-for every :math:`\delta`).
-"""
+"""Chapter 3, Theorem 1's proof stepped through numerically (HT-T1P)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
+from .... import center
+from ....cache import disk_cached
+from ....noise import expected_projected_noise_norm, gaussian_noise, sphere_coordinate_tail
 
-from ...cache import disk_cached
-from ...verdicts import Verdict, severity, verdict
-from ...noise import expected_projected_noise_norm, gaussian_noise, sphere_coordinate_tail
-from ...projections import center
-from .._format import sig as _sig
-from ._core import SEEDS, _m, _tex, clopper_pearson, dsm_batch, unit_detail
-
-__all__ = [
-    "ProofConfig",
-    "ProofResult",
-    "check_ht_t1p",
-    "proof_figure",
-    "proof_steps",
-    "theorem1_proof_experiment",
-]
+from .common import SEEDS, clopper_pearson, dsm_batch, unit_detail
 
 
 @dataclass(frozen=True)
@@ -213,99 +179,13 @@ def proof_steps(result: ProofResult, alpha: float = 0.05) -> dict[str, NDArray]:
     }
 
 
-def check_ht_t1p(result: ProofResult) -> Verdict:
-    """Refuted if the proof's own events are not covered by the stated failure term 2 exp(-n eps^2 / 2).
 
-    Two ways: step 3's bound exceeds the stated term at some eps (exponent n - 2 vs n), or
-    the failure probability of the proof's chain of events (step 2 as written + step 3) is
-    significantly above the stated term in an informative cell. Severity from the
-    measured statement (``conclusion`` if the theorem's inequality itself fails) and the
-    constant C the repaired proof supports over the grid.
-    """
-    c = result.config
-    st = proof_steps(result)
-    e, g = st["eps"], st["gamma"]
-    inf = st["informative"]
-    levy_gap = st["levy"] > st["stated"] * (1 + 1e-12)
-    uncovered = inf & (st["p_chain_lo"] > st["stated"][None, :])
-    stmt_fail = inf & (st["p_stmt_lo"] > st["stated"][None, :])
-    ratio = st["levy"] / st["stated"]
-    C_rep = float(np.max(st["repaired_bound"] / np.exp(-c.n * e**2 / 2)))
-    ok_e = np.isfinite(st["kappa"]) & (st["kappa"] > 0)
-    pxi = r"\lVert\mathcal P_\perp\xi\rVert"
-    shift = r"\lVert u - u_{noise}\rVert"
-    t_n = r"2e^{-n\varepsilon^2/2}"
-    t_n2 = r"2e^{-(n-2)\varepsilon^2/2}"
-    chain_max = _sig(st["p_chain"][inf].max() if inf.any() else 0)
-    stated_min = _sig(st["stated"][inf.any(0)].min() if inf.any() else 0, 1)
-    ev = (
-        f"{result.cos.shape[1]} noise pairs per $\\gamma$ ($n = {c.n}$, $\\nu = {_sig(c.nu)}$, identical inputs, "
-        f"$\\gamma \\in [{_sig(g.min(), 3)}, {_sig(g.max(), 3)}]$, "
-        f"$\\varepsilon \\in [{_sig(e.min())}, {_sig(e.max())}]$). Step 1 (App. A, $t = \\sqrt n\\,\\varepsilon$): "
-        f"either noise leaves its window with probability {_sig(st['p1_exact'].max())} at "
-        f"$\\varepsilon = {_sig(e[0])}$ down to "
-        f"{_m(_sig(st['p1_exact'][-1], 1))} at $\\varepsilon = {_sig(e[-1])}$ (exact), within App. A's "
-        f"$4e^{{-n\\varepsilon^2/2}}$; but the proof never uses this event. Step 2 needs "
-        f"${pxi}, \\lVert\\mathcal P_\\perp\\xi'\\rVert \\ge \\mathbb E{pxi}$ ($\\gamma$ is defined with the mean): "
-        f"fails in {_sig(100 * st['p2'].mean())} % of pairs at every $\\gamma$ (exact $1 - 1/4$ to first order), "
-        f"while ${shift} \\le 4\\gamma$ itself failed in {_sig(100 * st['p2_claim'].max())} %. Step 3's bound "
-        f"${t_n2}$ exceeds the stated ${t_n}$ by $e^{{\\varepsilon^2}}$ = "
-        f"{_sig(ratio.min(), 3)}–{_sig(ratio.max(), 3)}; exact Lévy tail "
-        f"{_sig(st['p3_exact'][0])} to {_m(_sig(st['p3_exact'][-1], 1))}. Step 4: {st['step4_viol']} violations. "
-        f"The proof's events fail with probability above the stated term in {int(uncovered.sum())} of "
-        f"{int(inf.sum())} informative cells (up to {_m(chain_max)} against {_m(stated_min)}); "
-        f"the statement itself failed in {int(stmt_fail.sum())}."
-    )
-    kap = st["kappa"][ok_e]
-    holds = (
-        f"step 3 supports $C = 2$ with exponent $(n-2)\\varepsilon^2/2$ "
-        f"($c = (n-2)/(2n) = {_sig((c.n - 2) / (2 * c.n), 3)}$), or $c = 1/2$ "
-        f"with $C = 2e^{{\\varepsilon^2}}$; with step 1's event in place of ${pxi} \\ge \\mathbb E{pxi}$, "
-        f"Lemma 3 gives ${shift} \\le 4\\kappa(\\varepsilon)\\gamma$, "
-        f"$\\kappa = \\mathbb E{pxi} / \\bigl(\\nu(\\sqrt{{(n-1)/n}} - \\varepsilon)\\bigr)$ "
-        f"(= {_sig(kap.min(), 3)} at $\\varepsilon = {_sig(e[ok_e].min())}$, {_sig(kap.max(), 3)} at "
-        f"$\\varepsilon = {_sig(e[ok_e].max())}$), so the proof yields "
-        f"$\\lvert\\langle u, v\\rangle\\rvert \\le \\varepsilon + 8\\kappa(\\varepsilon)\\gamma$ with probability "
-        f"$\\ge 1 - 4e^{{-n\\varepsilon^2/2}} - {t_n2}$, i.e. $C = 4 + 2e^{{\\varepsilon^2}}$ "
-        f"($\\le {_sig(C_rep, 3)}$ on the grid), $c = 1/2$; measured failure of that chain "
-        f"$\\le {_sig(float(np.max(st['p_repaired'] / st['repaired_bound'])), 2)}\\times$ its bound"
-    )
-    if levy_gap.any() or uncovered.any():
-        sev = severity(conclusion_holds=not stmt_fail.any(), factor=C_rep / 2)
-        return verdict("HT-T1P", "refuted", ev, holds=holds, severity=sev)
-    return verdict("HT-T1P", "confirmed", ev)
-
-
-def proof_figure(result: ProofResult):
-    """Failure probability of each step against the stated term, as a function of eps (largest gamma of the grid)."""
-    import matplotlib.pyplot as plt
-
-    from ...plotting import COLORS
-
-    st = proof_steps(result)
-    e = st["eps"]
-    k = len(st["gamma"]) - 1
-    fig, ax = plt.subplots(figsize=(7.5, 5.6))
-    ax.semilogy(e, st["stated"], "k--", label=r"stated $2e^{-n\varepsilon^2/2}$")
-    ax.semilogy(e, st["levy"], ":", color=COLORS["paper"], label=r"step 3 bound $2e^{-(n-2)\varepsilon^2/2}$")
-    ax.semilogy(e, np.maximum(st["p1_exact"], 1e-12), "-", color=COLORS["accent"], label=r"step 1 event fails (exact)")
-    ax.semilogy(e, np.full_like(e, st["p2"][k]), "-", color=COLORS["softmax"],
-                label=r"step 2 as written fails: $\|P_\perp\xi\| < \mathbb{E}\|P_\perp\xi\|$")
-    ax.semilogy(e, np.maximum(st["p3_exact"], 1e-12), "-", color=COLORS["theory"], label="step 3 event fails (exact)")
-    pc = st["p_chain"][k]
-    ax.semilogy(e[pc > 0], pc[pc > 0], "o", color=COLORS["sinkhorn"], ms=4,
-                label=rf"proof's events fail (sampled, $\gamma = {st['gamma'][k]:g}$)")
-    ps = st["p_stmt"][k]
-    ax.semilogy(e[ps > 0], ps[ps > 0], "x", color=COLORS["softmax"], ms=5, label="statement fails (sampled)")
-    ax.axhline(1, color="k", lw=0.6)
-    ax.set_ylim(1e-10, 3)
-    ax.set_xlabel(r"$\varepsilon$")
-    ax.set_ylabel("failure probability")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
-    return fig
-
-
-#: this module's claim checks: claim id -> (experiment, check)
-CHECKS = {
-    "HT-T1P": (theorem1_proof_experiment, check_ht_t1p),
-}
+#: pre-registered design (fixed before the run; see the module docstring)
+E2_ALPHA = 0.05
+E2_MEAN_MARGIN = 0.1  # in units of s0 = 1/sqrt(n-1)
+E2_SD_MARGIN = 0.05  # relative
+E2_DIST_MARGIN = 0.02  # Kolmogorov distance
+E2_T_LOW: tuple[float, ...] = (5.0, 10.0)
+E2_T_HIGH = 0.1
+E2_DSMS = 10_000
+E2_PAIRS = 10
