@@ -351,7 +351,9 @@ def sinkhorn(
         Iteration cap :math:`K` (``>= 1``).
     tol : float, default 1e-6
         Stop a matrix once its maximal marginal error is ``<= tol`` (``>= 0``;
-        ``tol=0`` runs exactly ``n_iter`` iterations, as Algorithm 1 is written).
+        ``tol=0`` runs exactly ``n_iter`` iterations, as Algorithm 1 is written). A positive
+        ``tol`` below float64 resolution (:data:`TOL_RESOLUTION`, :math:`2^{-53}`) raises a
+        ValueError: no error but exactly 0 could meet it.
     return_info : bool, default False
         Also return a :class:`SinkhornInfo`.
     warn : bool, default True
@@ -367,8 +369,9 @@ def sinkhorn(
     Raises
     ------
     ValueError
-        If ``scores`` is not finite, not square, smaller than 2 x 2, or if
-        ``temperature``, ``n_iter`` or ``tol`` are invalid.
+        If ``scores`` is not finite (or a masked array, or not real numbers), not square,
+        smaller than 2 x 2, if ``scores / temperature`` overflows float64, or if
+        ``temperature`` (not a finite number > 0), ``n_iter`` or ``tol`` are invalid.
 
     Examples
     --------
@@ -492,6 +495,13 @@ def random_dsm(
     M : ndarray, shape (*size, n, n)
     info : SinkhornInfo
         Only if ``return_info``.
+
+    Raises
+    ------
+    ValueError
+        If ``n``, ``size``, ``rng``, ``n_iter`` or ``tol`` are invalid, or ``temperature`` is
+        not a finite number > 0 or so small that ``d / temperature`` overflows float64
+        (below about ``5.6e-309``, subnormal temperatures).
     """
     n = check_dimension(n)
     T = check_positive_scalar(temperature, "temperature")

@@ -172,3 +172,16 @@ def test_refuted_and_qualified_need_a_severity():
     assert claims.STRICT_SEVERITY
     with pytest.raises(ValueError, match="needs a severity"):
         claims.Verdict("HT-A1", "qualified", "x")
+
+
+def test_an_id_imports_only_its_own_chapter():
+    """``python -m dsmlib.claims HT-L1`` needs chapter 1's checks and nothing of the other chapters or the views."""
+    import subprocess
+
+    code = (
+        "import sys; from dsmlib import claims; claims.check_entry('HT-L1'); "
+        "print(sorted({m.split('.')[2] for m in sys.modules if m.startswith('dsmlib.experiments.')})); "
+        "print('dsmlib.ledger_view' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300).stdout
+    assert out.split("\n")[:2] == ["['_format', 'ch01_preliminaries']", "False"]

@@ -66,6 +66,18 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
     return {m for m in out if m != name}
 
 
+def unresolved(root: Path = ROOT) -> list[str]:
+    """Imports of a dsmlib module that does not exist (e.g. a relative import with one dot too few)."""
+    mods = modules(root)
+    known = set(mods)
+    bad = []
+    for name, path in mods.items():
+        for target in imports_of(name, path, known):
+            if target not in known:
+                bad.append(f"{name} imports {target}")
+    return sorted(bad)
+
+
 def layer(name: str, is_package: bool = False) -> int:
     """The layer of a dsmlib module (see the module docstring)."""
     parts = name.split(".")
@@ -151,7 +163,23 @@ def test_checker_reads_relative_and_nested_imports(tmp_path):
     assert find_cycle(edges) == ["dsmlib.claims", "dsmlib.experiments.ch09_x.checks", "dsmlib.claims"]
 
 
+def test_checker_reports_an_import_of_a_missing_module(tmp_path):
+    """A function-level ``from ..plotting import x`` one level short resolves to no module."""
+    pkg = tmp_path / "dsmlib"
+    (pkg / "experiments" / "ch09_x").mkdir(parents=True)
+    for f in ("__init__.py", "plotting.py", "experiments/__init__.py", "experiments/ch09_x/__init__.py"):
+        (pkg / f).write_text("")
+    (pkg / "experiments" / "ch09_x" / "figures.py").write_text("def f():\n    from ..plotting import COLORS\n")
+    assert unresolved(pkg) == ["dsmlib.experiments.ch09_x.figures imports dsmlib.experiments.plotting"]
+    (pkg / "experiments" / "ch09_x" / "figures.py").write_text("def f():\n    from ...plotting import COLORS\n")
+    assert unresolved(pkg) == []
+
+
 # ---------------------------------------------------------------- the real package
+def test_every_import_of_dsmlib_names_an_existing_module():
+    assert unresolved() == []
+
+
 def test_the_layers_are_assigned_as_designed():
     edges, layers = graph()
     assert layers["dsmlib.sinkhorn"] == layers["dsmlib.verdicts"] == 0

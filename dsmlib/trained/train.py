@@ -39,7 +39,11 @@ def pin_threads(core: int) -> None:
         os.environ[k] = "1"
 
 
-if __name__ == "__main__":  # pin before the jax import below
+#: trainers that, run as ``python -m <module> ... [--core C]``, pin the process here, before the
+#: jax import below (:mod:`dsmlib.trained.text_train` imports this module before JAX)
+SCRIPTS = ("dsmlib.trained.train", "dsmlib.trained.text_train")
+_main_spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+if __name__ == "__main__" or (getattr(_main_spec, "name", None) in SCRIPTS and "jax" not in sys.modules):
     _core = int(sys.argv[sys.argv.index("--core") + 1]) if "--core" in sys.argv else 0
     pin_threads(_core)
 
@@ -121,24 +125,39 @@ def normalise(S, n_half_steps: int):
 _LAYER_KEYS = ("ln1_g", "ln1_b", "wq", "wk", "wv", "wo", "bo", "ln2_g", "ln2_b", "w1", "b1", "w2", "b2")
 
 
+def block(h, lp, heads: int, d_head: int, n_half_steps: int, *, bias=None, drop=None):
+    """One pre-LN block on ``h`` (B, n, d) with the layer's parameters ``lp``; returns ``(h, P)``.
+
+    ``bias`` (broadcastable to (B, H, n, n)) is added to the scores before the normalisation
+    (a padding pattern, :mod:`dsmlib.trained.text_train`); ``drop(x, i)`` is applied to the
+    output of sub-block ``i`` (0 attention, 1 feed-forward) before its residual addition
+    (dropout). With neither, the operations are exactly those of the ViT's original block."""
+    B, n = h.shape[0], h.shape[1]
+    u = _ln(h, lp["ln1_g"], lp["ln1_b"])
+    q, k, v = ((u @ lp[w]).reshape(B, n, heads, d_head).transpose(0, 2, 1, 3) for w in ("wq", "wk", "wv"))
+    S = (q @ k.transpose(0, 1, 3, 2)) / np.float32(np.sqrt(d_head))
+    P = normalise(S if bias is None else S + bias, n_half_steps)
+    o = (P @ v).transpose(0, 2, 1, 3).reshape(B, n, heads * d_head)
+    # h + o @ wo + bo is (h + o @ wo) + bo: kept in this order (bit-identical ViT training)
+    h = h + o @ lp["wo"] + lp["bo"] if drop is None else h + drop(o @ lp["wo"] + lp["bo"], 0)
+    z = jax.nn.gelu(_ln(h, lp["ln2_g"], lp["ln2_b"]) @ lp["w1"] + lp["b1"], approximate=False)
+    h = h + z @ lp["w2"] + lp["b2"] if drop is None else h + drop(z @ lp["w2"] + lp["b2"], 1)
+    return h, P
+
+
 def jax_forward(params, c: ViTConfig, x, *, record: bool = False):
     """JAX float32 forward (full Transformer). Returns logits, or ``(logits, P)`` with the
     attention ``P`` (L, B, H, n, n) when ``record``."""
-    B, n, H, dh = x.shape[0], c.n_tokens, c.heads, c.d_head
+    B, H, dh = x.shape[0], c.heads, c.d_head
     nh = 1 if c.normalisation == "softmax" else c.n_half_steps
     h = x @ params["patch_w"] + params["patch_b"]
     h = jnp.concatenate([jnp.broadcast_to(params["cls"], (B, 1, c.d_model)), h], axis=1) + params["pos"]
 
-    def block(h, lp):
-        u = _ln(h, lp["ln1_g"], lp["ln1_b"])
-        q, k, v = ((u @ lp[w]).reshape(B, n, H, dh).transpose(0, 2, 1, 3) for w in ("wq", "wk", "wv"))
-        P = normalise((q @ k.transpose(0, 1, 3, 2)) / np.float32(np.sqrt(dh)), nh)
-        h = h + (P @ v).transpose(0, 2, 1, 3).reshape(B, n, H * dh) @ lp["wo"] + lp["bo"]
-        z = jax.nn.gelu(_ln(h, lp["ln2_g"], lp["ln2_b"]) @ lp["w1"] + lp["b1"], approximate=False)
-        h = h + z @ lp["w2"] + lp["b2"]
+    def step(h, lp):
+        h, P = block(h, lp, H, dh, nh)
         return h, (P if record else None)
 
-    h, Ps = jax.lax.scan(block, h, {k: params[k] for k in _LAYER_KEYS})
+    h, Ps = jax.lax.scan(step, h, {k: params[k] for k in _LAYER_KEYS})
     logits = _ln(h[:, 0], params["lnf_g"], params["lnf_b"]) @ params["head_w"] + params["head_b"]
     return (logits, Ps) if record else logits
 
@@ -236,10 +255,13 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def save(name: str, params, c: ViTConfig, hist: dict, tc: TrainConfig, extra: dict) -> dict:
-    """Write weights and history, add the manifest entry under a file lock; return the entry."""
-    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
-    wfile, hfile = WEIGHTS_DIR / f"{name}.npz", WEIGHTS_DIR / f"{name}.history.json"
+def save(name: str, params, c: ViTConfig, hist: dict, tc: TrainConfig, extra: dict, folder: Path | None = None) -> dict:
+    """Write weights and history, add the manifest entry under a file lock; return the entry.
+    ``folder``: where (weights, history and ``manifest.json``); default :data:`WEIGHTS_DIR`."""
+    wdir = WEIGHTS_DIR if folder is None else Path(folder)
+    manifest = MANIFEST if folder is None else wdir / "manifest.json"
+    wdir.mkdir(parents=True, exist_ok=True)
+    wfile, hfile = wdir / f"{name}.npz", wdir / f"{name}.history.json"
     np.savez_compressed(wfile, **params)
     hfile.write_text(json.dumps(hist, indent=1) + "\n")
     entry = {
@@ -249,24 +271,27 @@ def save(name: str, params, c: ViTConfig, hist: dict, tc: TrainConfig, extra: di
         "history": {"file": hfile.name, "sha256": sha256(hfile)},
         "final_test_acc": hist["test_acc"][-1], "versions": _versions(), **extra,
     }
-    fd = os.open(WEIGHTS_DIR, os.O_RDONLY)  # lock the folder: no stray lock file
+    fd = os.open(wdir, os.O_RDONLY)  # lock the folder: no stray lock file
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        man = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+        man = json.loads(manifest.read_text()) if manifest.exists() else {}
         man[name] = entry
-        MANIFEST.write_text(json.dumps(dict(sorted(man.items())), indent=1) + "\n")
+        manifest.write_text(json.dumps(dict(sorted(man.items())), indent=1) + "\n")
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
     return entry
 
 
-def _stored(name: str) -> bool:
-    """True if the manifest lists ``name`` and both its files match their sha256."""
-    entry = json.loads(MANIFEST.read_text()).get(name) if MANIFEST.exists() else None
+def _stored(name: str, folder: Path | None = None) -> bool:
+    """True if the manifest (of ``folder``, default :data:`WEIGHTS_DIR`) lists ``name`` and both
+    its files match their sha256."""
+    wdir = WEIGHTS_DIR if folder is None else Path(folder)
+    manifest = MANIFEST if folder is None else wdir / "manifest.json"
+    entry = json.loads(manifest.read_text()).get(name) if manifest.exists() else None
     if not entry:
         return False
-    files = [WEIGHTS_DIR / entry[k]["file"] for k in ("weights", "history")]
+    files = [wdir / entry[k]["file"] for k in ("weights", "history")]
     return all(f.is_file() and sha256(f) == entry[k]["sha256"] for f, k in zip(files, ("weights", "history")))
 
 

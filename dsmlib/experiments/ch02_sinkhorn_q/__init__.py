@@ -121,6 +121,7 @@ from .tables import (  # noqa: F401
     benchmark_table,
 )
 from .experiments.common import row_entropy as _row_entropy  # noqa: F401
+from .._format import small as fmt_small  # noqa: F401 (the notebook's number formatting)
 
 __all__ = [
     "AGG_LEVEL",

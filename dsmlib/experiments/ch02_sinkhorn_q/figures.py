@@ -85,7 +85,7 @@ def story_figure(result: SweepResult | None = None):
     """
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS, band
+    from ...plotting import COLORS, band
 
     r = sweep_experiment() if result is None else result
     fig, ax = plt.subplots(figsize=(6.4, 3.8))

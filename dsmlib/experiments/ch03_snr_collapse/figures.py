@@ -25,7 +25,7 @@ def hist_figure(cos_out: NDArray, n: int, title: str, *, ax=None):
     r"""Histogram of output cosines with the predicted :math:`\mathcal N(0, 1/(n-1))` density overlaid."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ...plotting import COLORS
 
     fig = None
     if ax is None:
@@ -47,7 +47,7 @@ def lemma3_figure(result: Lemma3Result):
     """Worst ratio of Lemma 3 against r = ||delta|| / ||b||: sampling, searches, closed form, constants."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ...plotting import COLORS
 
     r = result.r
     fig, ax = plt.subplots(figsize=(7.0, 5.0))
@@ -72,7 +72,7 @@ def snr_figure(result: SNRResult):
     r"""Ratio exact :math:`\gamma` / approximation of Eq. 4 per temperature (random and worst-case :math:`x_\perp`)."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ...plotting import COLORS
 
     c = result.config
     ratio = result.gamma_exact / result.gamma_approx
@@ -97,7 +97,7 @@ def levy_figure(result: LevyResult):
     """Tail of |<u,v>| on S^{n-2}: exact, sampled, Lévy's bound (and the n-version of Theorem 1)."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ...plotting import COLORS
 
     c, e = result.config, result.eps
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
@@ -119,7 +119,7 @@ def theorem1_figure(result: Theorem1Result):
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
-    from ..plotting import COLORS
+    from ...plotting import COLORS
 
     c = result.config
     cells = theorem1_cells(result)
@@ -151,7 +151,7 @@ def transition_figure(result: CollapseResult):
     r"""Mean output cosine against median :math:`\gamma` over the temperature grid, with the signal-only prediction."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ...plotting import COLORS
 
     c = result.config
     g = np.median(result.gamma, axis=1)
@@ -176,7 +176,7 @@ def wedin_figure(result: WedinResult):
     """Both sides of Wedin's bound in the paper's application, and the adversarial search."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ...plotting import COLORS
 
     c = result.config
     g = np.asarray(c.gammas)
@@ -207,7 +207,7 @@ def proof_figure(result: ProofResult):
     """Failure probability of each step against the stated term, as a function of eps (largest gamma of the grid)."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ...plotting import COLORS
 
     st = proof_steps(result)
     e = st["eps"]
@@ -236,7 +236,7 @@ def e2_figure(result: E2Result):
     """Empirical CDF minus the Beta law, per low-SNR setting, with the DKW band and the Gaussian reference."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ...plotting import COLORS
 
     c = result.config
     a = (c.n - 2) / 2
@@ -265,7 +265,7 @@ def irrev_figure(result: IrrevResult):
     """Left: noiseless recovery error against the condition number on V_perp; right: recovered fraction vs sigma_2."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ...plotting import COLORS
 
     c = result.config
     fig, (a, b) = plt.subplots(1, 2, figsize=(7.5, 4.4))

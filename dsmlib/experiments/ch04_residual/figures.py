@@ -22,7 +22,7 @@ def _figure(ncols: int = 1, nrows: int = 1, *, width: float = 3.65, height: floa
     figure, also when it is saved without ``bbox_inches="tight"`` (the frame player). Two
     columns are 7.3 in wide, so that the notebook's tight-bbox PNG stays within 7.5 in.
     """
-    from ..plotting import new_figure
+    from ...plotting import new_figure
 
     return new_figure(ncols, nrows, width=width, height=height, layout="constrained")
 
@@ -140,7 +140,7 @@ def path_figure(result: PathResult):
     from matplotlib.lines import Line2D
     from scipy.stats import binom
 
-    from ..plotting import COLORS, log_boxplot
+    from ...plotting import COLORS, log_boxplot
 
     fig, axs = _figure(2, 2, height=3.0)
     ax = [axs[0, 0], axs[0, 1], axs[1, 0]]
@@ -180,7 +180,7 @@ def path_figure(result: PathResult):
 
 def mixture_axes(ax, result: PathResult, method: str = "sinkhorn", *, legend: bool = True) -> None:
     """Mean residual of the skip network against the path-length mixture prediction."""
-    from ..plotting import COLORS
+    from ...plotting import COLORS
 
     rows = mixture_table(result, method)
     t = [r["t"] for r in rows]
@@ -249,7 +249,7 @@ def pair_figure(result: NoisyPairResult):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from ..plotting import COLORS
+    from ...plotting import COLORS
 
     c = result.config
     fig, ax = _figure(2, 1, height=3.4)

@@ -1,4 +1,4 @@
-"""Chapter 1, the pieces the experiments share: the temperature grids, seeded draws, the norm of
+r"""Chapter 1, the pieces the experiments share: the temperature grids, seeded draws, the norm of
 :math:`M` on :math:`\mathcal V_\perp`, the (1, inf) norm, the chi mean, Birkhoff DSMs and the path sum
 of a pure attention network (RC Eq. 3)."""
 

@@ -8,6 +8,7 @@ from .... import row_softmax, sinkhorn
 from ....cache import disk_cached
 
 from .common import row_entropy
+from .spectra import attention_scores  # the chapter's score generator
 
 
 def two_token_example(a: float) -> tuple[float, float]:
@@ -57,8 +58,6 @@ class EntropyOrderResult:
 @disk_cached
 def entropy_order_experiment(config: EntropyOrderConfig = EntropyOrderConfig()) -> EntropyOrderResult:
     """Row entropies of Softmax and (converged) Sinkhorn on the same scores."""
-    from ..ch02_sinkhorn_q import attention_scores  # the chapter's score generator
-
     rng = np.random.default_rng(config.seed)
     A, _ = attention_scores(config.n, config.d_model, config.d_qk, config.trials, rng)
     z = rng.standard_normal((config.trials, config.n, 1))  # the same draws at every spread

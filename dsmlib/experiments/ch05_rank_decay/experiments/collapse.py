@@ -1,4 +1,4 @@
-"""Chapter 5, the shape of the collapse apart from the constant (RC-T2S) and the coefficient
+r"""Chapter 5, the shape of the collapse apart from the constant (RC-T2S) and the coefficient
 :math:`\lambda\beta H/\sqrt{n^3 d_{qk}}` at standard initialisations (RC-LAM)."""
 
 from __future__ import annotations
