@@ -347,13 +347,16 @@ def findings_line(topics: Mapping[str, str], *, name_confirmed: bool = True) -> 
     rest = [
         f"{topics[v.claim_id]} ({_prf(v.claim_id)}) is {v.verdict}" + (f", severity *{v.severity}*" if v.severity else "")
         for v in vs
-        if v.verdict != "confirmed"
+        if v.verdict not in ("confirmed", "inconclusive")
     ]
+    open_ = [f"{topics[v.claim_id]} ({_prf(v.claim_id)})" for v in vs if v.verdict == "inconclusive"]
+    undecided = (". Undecided (`inconclusive`): " + "; ".join(open_)) if open_ else ""
     if not name_confirmed:
         ok = [_prf(v.claim_id) for v in vs if v.verdict == "confirmed"]
         return (
             f"**Findings:** {len(ok)} of {len(vs)} claims confirmed ({', '.join(ok)})"
             + ("; " + "; ".join(rest) if rest else "")
+            + undecided
             + "."
         )
     ok = [f"{topics[v.claim_id]} ({_prf(v.claim_id)})" for v in vs if v.verdict == "confirmed"]
@@ -361,5 +364,6 @@ def findings_line(topics: Mapping[str, str], *, name_confirmed: bool = True) -> 
         f"**Findings:** {len(ok)} of {len(vs)} confirmed"
         + (": " + "; ".join(ok) if ok else "")
         + (". Not as stated: " + "; ".join(rest) if rest else "")
+        + undecided
         + "."
     )
