@@ -17,7 +17,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup book test unit nbval nbval-perturbed check-notebooks build-strict browser lab lab-test bench execute clean train clean-venv latest FORCE
+.PHONY: setup book test unit nbval nbval-perturbed check-notebooks build-strict browser lab lab-test bench execute clean train train-agnews clean-venv latest FORCE
 
 setup: $(STAMP)
 
@@ -147,6 +147,21 @@ train: setup
 	( set -e; for s in $(ENSEMBLE_SEEDS); do for m in "digits sinkhorn" "mnist softmax" "digits softmax"; do \
 	    set -- $$m; $(TRAIN) --dataset $$1 --normalisation $$2 --seed $$s --core 1; done; done ) & p1=$$!; \
 	wait $$p0 && wait $$p1
+
+## train-agnews: RC-F2 for readers who have AG's News (AGNEWS_DIR holds train.csv and test.csv):
+## Softmax and Sinkhorn for each seed of $(AGNEWS_SEEDS), one single-threaded process pinned to each
+## of two cores, into $(AGNEWS_OUT) (never dsmlib/trained/weights); stored models are skipped;
+## then the path analysis and the two-arm test.
+AGNEWS_DIR ?=
+AGNEWS_SEEDS ?= 0 1
+AGNEWS_OUT ?= agnews_weights
+TRAIN_AGNEWS = $(BIN)/python -m dsmlib.trained.text_train --skip-existing --data "$(AGNEWS_DIR)" --out "$(AGNEWS_OUT)"
+train-agnews: setup
+	@test -n "$(AGNEWS_DIR)" || { echo "usage: make train-agnews AGNEWS_DIR=/path/to/ag_news_csv [AGNEWS_SEEDS=\"0 1\"]" >&2; exit 2; }
+	( set -e; for s in $(AGNEWS_SEEDS); do $(TRAIN_AGNEWS) --normalisation softmax --seed $$s --core 0; done ) & p0=$$!; \
+	( set -e; for s in $(AGNEWS_SEEDS); do $(TRAIN_AGNEWS) --normalisation sinkhorn --seed $$s --core 1; done ) & p1=$$!; \
+	wait $$p0 && wait $$p1
+	$(BIN)/python -m dsmlib.trained.agnews_analysis --weights "$(AGNEWS_OUT)" --json "$(AGNEWS_OUT)/analysis.json"
 
 clean:
 	rm -rf _build .cache .pytest_cache .hypothesis
