@@ -158,6 +158,16 @@ CLAIMS: dict[str, Claim] = dict(
         _c("RC-DS", "Sec. 1", r"Trained Softmax attention tends towards a doubly stochastic matrix as training proceeds", _TRAIN),
         _c("RC-GT", "App. G", r"Trained attention paths decay faster than random products, doubly exponentially (cubic) in depth", _TRAIN),
         _c("RC-MECH", "Sec. 4.1", r"Because both maps are exponential, the rank that skips add amplifies Sinkhorn's advantage", _TRAIN),
+        _c("HT-L2S", "Lemma 2, Assumption 1", r"For a primitive DSM the contraction on $\mathcal{V}_\perp$ is strict, $\sigma_2(M) < 1$, so every DSM layer filters detail", _PRE),
+        _c("HT-VPERP", "Sec. 3.1", r"Since $M$ preserves the mean, the feature dynamics are confined to $\mathcal{V}_\perp$ (in blocks with a nonlinearity, skips and LayerNorm)", _RES),
+        _c("HT-ACC", "Abstract", r"Strictly contractive DSM dynamics accelerate the decay of the detail component across layers", _RES),
+        _c("HT-ESC", "Conclusion", r"Learnable scaling or non-DSM parameterisations escape the homogeneity trap", _SNR),
+        _c("RC-MIX", "Sec. 2", r"Products of doubly stochastic matrices converge to $J/n$ (mixing): under which conditions, and at what rate per factor", _RANK),
+        _c("RC-L1P", "Lemma 1, proof sketch", r"The sketch (Sinkhorn as a composition of column and row softmax operators, $Q^2 = Q$) yields Lemma 1's expansion", _SQ),
+        _c("RC-T1P", "Theorem 1, proof", r"The proof (first-order approximations, Eqs. 7-8, turned into an inequality) yields a bound valid without a small-score hypothesis", _RANK),
+        _c("RC-P3L", "Prop. 3, Theorems 1-2", r"$\lambda$ is a constant, $0 < \lambda \le 1$, independent of the matrix it bounds", _RANK),
+        _c("RC-LOG", "App. A", r"Log-domain Sinkhorn converges to the same scaling as the plain iteration, because $\log$ and $\exp$ are bijective", _SQ),
+        _c("RC-BETA", "Sec. 3", r"$\beta = \lVert W_Q W_K^\top\rVert_2 \lVert W_V\rVert_2$ is typically $O(1)$ at common initialisations", _RANK),
     ]
 )
 
@@ -177,6 +187,36 @@ _UNTESTABLE = {
         "News's standard CSV files runs `make train-agnews AGNEWS_DIR=/path/to/ag_news` (the paper's encoder: "
         "24 layers, d_model 128, 4 heads, max pooling), which trains both attentions and prints the same path "
         "analysis and pre-registered test"
+    ),
+    "HT-L2S": (
+        "a third-edition statement whose check is not built yet; a reader can test it by: a primitive DSM against a DSM with a permutation block (σ₂ = 1), and Sinkhorn outputs near a permutation at low temperature (σ₂ → 1)"
+    ),
+    "HT-VPERP": (
+        "a third-edition statement whose check is not built yet; a reader can test it by: track the mean component of features through the paper's blocks (x + φ(Mx), LN(Mx + ξ)): a nonlinearity or LayerNorm can move energy between the mean and V⊥"
+    ),
+    "HT-ACC": (
+        "a third-edition statement whose check is not built yet; a reader can test it by: compare the decay of ‖x⊥‖ across layers with σ₂ per layer against σ₂ = 1 (permutation) mixing at equal depth"
+    ),
+    "HT-ESC": (
+        "a third-edition statement whose check is not built yet; a reader can test it by: train or construct blocks with a learnable gain and with a non-DSM (row-stochastic) mixer and measure whether the output cosines recover at the same σ₂"
+    ),
+    "RC-MIX": (
+        "a third-edition statement whose check is not built yet; a reader can test it by: products of i.i.d. Sinkhorn matrices against their mean contraction E[σ₂] per factor, and products of reducible DSMs that do not mix"
+    ),
+    "RC-L1P": (
+        "a third-edition statement whose check is not built yet; a reader can test it by: follow the sketch literally (composition of C and R, iterate, use Q² = Q) and compare its coefficient with the measured first-order term"
+    ),
+    "RC-T1P": (
+        "a third-edition statement whose check is not built yet; a reader can test it by: compare the bound derived as written with measured residuals at growing score scales, where the first-order step fails"
+    ),
+    "RC-P3L": (
+        "a third-edition statement whose check is not built yet; a reader can test it by: compute the smallest admissible λ for many matrices Y and show whether it is bounded away from 1 independently of Y"
+    ),
+    "RC-LOG": (
+        "a third-edition statement whose check is not built yet; a reader can test it by: run the log-domain and plain iterations on the same positive and non-negative matrices and compare their limits and iteration counts"
+    ),
+    "RC-BETA": (
+        "a third-edition statement whose check is not built yet; a reader can test it by: β at PyTorch's and Xavier's initialisations for the paper's sizes (Table 1 and 2), and after training for the stored ViTs"
     ),
 }
 
