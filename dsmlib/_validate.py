@@ -232,3 +232,14 @@ def centred(x: NDArray[np.float64], axis: int | tuple[int, ...], name: str) -> N
     if not np.all(np.isfinite(out)):
         raise ValueError(f"{name}: the centred values exceed the float64 range (largest |entry| {float(m.max()):.3g})")
     return out
+
+
+def check_config_temperatures(config: object) -> None:
+    """Validate every field of a dataclass config whose name contains ``temperature``
+    (one value or a sequence): each a finite number ``> 0`` (see :func:`check_temperatures`).
+    Called from the experiment configs' ``__post_init__``."""
+    import dataclasses
+
+    for f in dataclasses.fields(config):  # type: ignore[arg-type]
+        if "temperature" in f.name:
+            check_temperatures(getattr(config, f.name), f"{type(config).__name__}.{f.name}")

@@ -3,6 +3,7 @@ Algorithm-1 matrices (the law, its pre-registered criteria, the measurement and 
 
 from __future__ import annotations
 
+from ..._validate import check_config_temperatures
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -131,6 +132,9 @@ class LawConfig:
     seed: int = 20263
     n_iter: int = 200
     tol: float = 1e-12
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

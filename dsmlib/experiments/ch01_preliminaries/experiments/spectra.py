@@ -3,6 +3,7 @@ near the convergence boundary (HT-A1, HT-C, HT-L2), and Perron-Frobenius versus 
 
 from __future__ import annotations
 
+from ...._validate import check_config_temperatures
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -31,6 +32,9 @@ class DSMSpectraConfig:
     per_seed: int = 100
     n_iter: int = 200
     tol: float = 1e-6
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,9 @@ class SpecialConfig:
     n_perm: int = 3
     softmax_temperature: float = 0.1
     seed: int = 11
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,9 @@ class Sigma1DrawsConfig:
     per_seed: int = 100
     n_iter: int = 200
     tol: float = 1e-6
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -340,6 +350,9 @@ class PFConfig:
     similarity_scale: float = 1.0
     n_perm: int = 3
     seed: int = 21
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

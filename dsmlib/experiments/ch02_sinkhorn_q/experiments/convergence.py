@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...._validate import check_config_temperatures
 from dataclasses import dataclass
 import numpy as np
 from .... import sinkhorn
@@ -26,6 +27,9 @@ class Alg1Config:
     def block_seeds(self, b: int) -> tuple[int, ...]:
         """Seeds of block ``b`` (block 0: the paper's 0-9)."""
         return tuple(range(b * self.seeds_per_block, (b + 1) * self.seeds_per_block))
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...._validate import check_config_temperatures
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -32,6 +33,9 @@ class AggConfig:
     per_seed: int = 100
     n_iter: int = 200
     tol: float = 1e-6
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -280,6 +284,9 @@ class GradConfig:
     #: pre-registered: the gradient "explodes" if ||J|| grows at least like T^-1/2 as T -> 0
     explode_slope: float = -0.5
     low_decade: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

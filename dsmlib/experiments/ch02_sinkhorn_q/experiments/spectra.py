@@ -3,6 +3,7 @@ and the attention scores and marginal-error traces they use."""
 
 from __future__ import annotations
 
+from ...._validate import check_config_temperatures
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -90,6 +91,9 @@ class SweepConfig:
     n_iter: int = 200
     tol: float = 1e-6
 
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
+
 
 @dataclass(frozen=True)
 class SweepResult:
@@ -155,6 +159,9 @@ class SpectralConfig:
     max_depth: int = 2000
     x_seed: int = 20260
     product_seed: int = 20261
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

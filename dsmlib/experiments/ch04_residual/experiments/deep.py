@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...._validate import check_config_temperatures
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +39,9 @@ class DeepConfig:
     n_iter: int = 200
     tol: float = 1e-6
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,9 @@ class EscapeConfig:
     temperature: float = 0.3
     pool: int = 2000
     seed: int = 2
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 MIXINGS = ("DSM", "DSM, alpha=1/sigma2", "Gaussian", "row-softmax")

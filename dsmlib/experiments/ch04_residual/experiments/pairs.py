@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...._validate import check_config_temperatures
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
@@ -94,6 +95,9 @@ class NoisyPairConfig:
     n_iter: int = 200
     tol: float = 1e-6
     seed: int = 4
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 #: HT-RES pre-registration: "collapsed" = 95% CI of the mean cosine inside (-margin, margin)

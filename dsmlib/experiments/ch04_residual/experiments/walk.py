@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...._validate import check_config_temperatures
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
@@ -35,6 +36,9 @@ class IdentityDepthConfig:
     n_iter: int = 200
     tol: float = 1e-6
     seed: int = 5
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
 
 
 #: HT-DEEP pre-registration: "effectively the identity" = median angle to the input below this
