@@ -223,7 +223,9 @@ def _paper_sentences(verdicts: list[Verdict], prefix: str, name: str) -> list[st
     tested = len(vs) - c["not-tested"]
     s = [
         f"**{name}.** Of its {len(vs)} claims we tested {tested}: "
-        f"{c['confirmed']} confirmed, {c['qualified']} qualified, {c['refuted']} refuted."
+        f"{c['confirmed']} confirmed, {c['qualified']} qualified, {c['refuted']} refuted"
+        + (f", {c['inconclusive']} inconclusive (no verdict yet at the power stated)" if c["inconclusive"] else "")
+        + "."
     ]
     broken = [v for v in vs if v.severity == "conclusion"]
     consts = [v for v in vs if v.severity in ("constant", "cosmetic")]
