@@ -357,7 +357,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _as_dict(v: Verdict) -> dict[str, str]:
+def _as_dict(v: Verdict) -> dict[str, Any]:
     c = CLAIMS[v.claim_id]
     return {
         "id": v.claim_id,
@@ -365,6 +365,8 @@ def _as_dict(v: Verdict) -> dict[str, str]:
         "severity": v.severity,
         "evidence": v.evidence,
         "holds": v.holds,
+        "readings": [r.text() for r in v.readings],
+        "can_fail": v.can_fail,
         "paper": c.paper,
         "location": c.location,
         "statement": c.statement,

@@ -113,6 +113,11 @@ def verdict_markdown(v: Verdict) -> str:
     ]
     if v.severity:
         lines += ["", f"*Severity {v.severity}:* {SEVERITY_WORDS[v.severity]}."]
+    if v.readings:
+        lines += ["", "**Readings** (the headline follows the paper's own):", ""]
+        lines += [f"- {escape_md(r.text())}" for r in v.readings]
+    if v.can_fail:
+        lines += ["", f"*How this test could have failed:* {escape_md(v.can_fail)}"]
     if v.verdict != "not-tested":
         lines += ["", ":::{dropdown} Evidence", escape_md(v.evidence), ":::"]
     lines.append("::::")
@@ -318,7 +323,7 @@ def show(claim_id: str, result: Any = None) -> ShownVerdict:
         The verdict of :func:`dsmlib.claims.evaluate`, displayed as :func:`verdict_markdown`.
     """
     v = evaluate(claim_id, result)
-    return ShownVerdict(v.claim_id, v.verdict, v.evidence, v.holds, v.severity)
+    return ShownVerdict(v.claim_id, v.verdict, v.evidence, v.holds, v.severity, v.readings, v.can_fail)
 
 
 def _prf(cid: str) -> str:

@@ -15,12 +15,15 @@ was asked for.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "COSMETIC_REL",
+    "PARTS",
+    "Reading",
     "SEVERITIES",
     "STRICT_SEVERITY",
     "VERDICTS",
@@ -53,28 +56,64 @@ STRICT_SEVERITY = True
 CLAIM_ID = re.compile(r"(?:HT|RC|BK)-[A-Z0-9]+")
 
 
-def severity(*, conclusion_holds: bool, conditional: bool = False, factor: float | None = None) -> str:
-    """Classify how much a refuted or qualified verdict matters, from measured quantities.
+#: which part of a statement a refuted/qualified verdict finds wrong (CLAIMS.md's rule):
+#: ``value``/``constant`` -- a number or coefficient (``cosmetic`` below :data:`COSMETIC_REL`,
+#: else ``constant``); ``scope`` -- holds only under an unstated condition; ``reasoning`` -- the
+#: paper's argument does not establish it (``proof``); ``conclusion`` -- the behaviour fails.
+PARTS = ("value", "constant", "scope", "reasoning", "conclusion")
+
+
+def severity(
+    *,
+    part: str | None = None,
+    conclusion_holds: bool = True,
+    conditional: bool = False,
+    factor: float | None = None,
+) -> str:
+    """Classify a refuted or qualified verdict by *which part* of the statement fails.
 
     Parameters
     ----------
+    part : {'value', 'constant', 'scope', 'reasoning', 'conclusion'}, optional
+        The failing part, named by the check (preferred). ``value``/``constant`` use
+        ``factor``: ``cosmetic`` if ``|factor - 1| < COSMETIC_REL``, else ``constant``;
+        ``reasoning`` gives ``proof``; ``scope`` and ``conclusion`` map to themselves.
     conclusion_holds : bool
-        Whether the behaviour the paper concludes (a decay, a collapse, an ordering) is
-        observed in the computation.
+        (Without ``part``.) Whether the behaviour the paper concludes is observed.
     conditional : bool
-        Whether it holds only under a condition the paper does not state (a temperature
-        range, a regime, a sign).
+        (Without ``part``.) Whether it holds only under a condition the paper does not state.
     factor : float, optional
-        Measured ratio of the correct constant or value to the paper's. ``|factor - 1| <
-        COSMETIC_REL`` makes a wrong constant ``cosmetic``, anything further ``constant``.
+        Measured ratio of the correct constant or value to the paper's.
 
     Returns
     -------
     str
-        One of :data:`SEVERITIES`: ``conclusion`` if the conclusion fails, else ``scope``
-        if ``conditional``, else ``cosmetic`` or ``constant`` from ``factor`` (``constant``
-        when no factor is given).
+        One of :data:`SEVERITIES`.
+
+    Raises
+    ------
+    ValueError
+        If ``part`` is not one of :data:`PARTS`, or ``factor`` is not finite.
+
+    Examples
+    --------
+    >>> severity(part="reasoning")
+    'proof'
+    >>> severity(part="constant", factor=1.02)
+    'cosmetic'
+    >>> severity(conclusion_holds=True, conditional=True)
+    'scope'
     """
+    if factor is not None and not math.isfinite(float(factor)):
+        raise ValueError(f"factor must be finite, got {factor!r}")
+    if part is not None:
+        if part not in PARTS:
+            raise ValueError(f"part must be one of {PARTS}, got {part!r}")
+        if part in ("value", "constant"):
+            if factor is not None and abs(float(factor) - 1.0) < COSMETIC_REL:
+                return "cosmetic"
+            return "constant"
+        return {"scope": "scope", "reasoning": "proof", "conclusion": "conclusion"}[part]
     if not conclusion_holds:
         return "conclusion"
     if conditional:
@@ -82,6 +121,39 @@ def severity(*, conclusion_holds: bool, conditional: bool = False, factor: float
     if factor is not None and abs(float(factor) - 1.0) < COSMETIC_REL:
         return "cosmetic"
     return "constant"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One reading of a statement and what the computation says under it.
+
+    Attributes
+    ----------
+    name : str
+        The reading, self-contained (e.g. "skip around HT's Sec. 3.2 block, x + LN(Mx + xi)").
+    verdict : str
+        One of :data:`VERDICTS` except ``not-tested``: the verdict under this reading alone.
+    number : str
+        The one number that decides it, with its uncertainty where there is one.
+    papers_own : bool
+        Whether this is the reading the paper's own setup supports (the headline follows it).
+    """
+
+    name: str
+    verdict: str
+    number: str
+    papers_own: bool = False
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS or self.verdict == "not-tested":
+            raise ValueError(f"a reading's verdict must be one of {VERDICTS[:-1]}, got {self.verdict!r}")
+        if not self.name.strip() or not self.number.strip():
+            raise ValueError("a reading needs a name and its deciding number")
+
+    def text(self) -> str:
+        """``name: verdict (number)``, marking the paper's own reading."""
+        own = " [paper's own]" if self.papers_own else ""
+        return f"{self.name}{own}: {self.verdict} ({self.number})"
 
 
 @dataclass(frozen=True)
@@ -101,6 +173,12 @@ class Verdict:
     severity : str
         For ``qualified``/``refuted``: one of :data:`SEVERITIES`, computed by the check
         (see :func:`severity`); empty for ``confirmed``, ``inconclusive`` and ``not-tested``.
+    readings : tuple of Reading
+        Where the text allows several readings: each with its own verdict and number; exactly
+        one is the paper's own, and the headline ``verdict`` must equal its verdict.
+    can_fail : str
+        Why the check's test could have come out against the claim (what result would have
+        flipped it). A test that cannot fail is not evidence (CLAIMS.md).
 
     Notes
     -----
@@ -113,8 +191,22 @@ class Verdict:
     evidence: str
     holds: str = ""
     severity: str = ""
+    readings: tuple[Reading, ...] = ()
+    can_fail: str = ""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "readings", tuple(self.readings))
+        for r in self.readings:
+            if not isinstance(r, Reading):
+                raise ValueError(f"readings must be Reading objects, got {type(r).__name__}")
+        if self.readings:
+            own = [r for r in self.readings if r.papers_own]
+            if len(own) != 1:
+                raise ValueError(f"{self.claim_id}: exactly one reading must be the paper's own, got {len(own)}")
+            if self.verdict != own[0].verdict:
+                raise ValueError(
+                    f"{self.claim_id}: the headline verdict {self.verdict!r} must follow the paper's own "
+                    f"reading ({own[0].name!r}: {own[0].verdict!r})")
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
         if not isinstance(self.claim_id, str) or not CLAIM_ID.fullmatch(self.claim_id):
@@ -133,6 +225,8 @@ class Verdict:
             ev = f"[severity: {self.severity}] " + ev
         if self.holds:
             ev += " | holds: " + " ".join(self.holds.split())
+        if self.readings:
+            ev += " | readings: " + "; ".join(" ".join(r.text().split()) for r in self.readings)
         return f"{self.claim_id}\t{self.verdict}\t{ev}"
 
     def __str__(self) -> str:
@@ -142,6 +236,15 @@ class Verdict:
         p.text(str(self))
 
 
-def verdict(claim_id: str, verdict: str, evidence: str, holds: str = "", severity: str = "") -> Verdict:
+def verdict(
+    claim_id: str,
+    verdict: str,
+    evidence: str,
+    holds: str = "",
+    severity: str = "",
+    *,
+    readings: tuple[Reading, ...] | list[Reading] = (),
+    can_fail: str = "",
+) -> Verdict:
     """Shorthand constructor used by the checks (``severity`` for refuted/qualified only)."""
-    return Verdict(claim_id, verdict, evidence, holds, severity)
+    return Verdict(claim_id, verdict, evidence, holds, severity, tuple(readings), can_fail)
