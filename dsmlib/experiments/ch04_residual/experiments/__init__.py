@@ -37,8 +37,6 @@ from .pairs import (
     RES_ARCHS,
     RES_COLLAPSE_MARGIN,
     RES_KEEP_LEVEL,
-    _lognormalise,
-    algorithm1_batch,
     cluster_ci,
     noisy_pair_experiment,
     skip_pair_law,

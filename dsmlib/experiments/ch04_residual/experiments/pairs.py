@@ -8,69 +8,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 from .... import sigma2
+from ....projections import layer_norm_inplace
+from ....sinkhorn import algorithm1_batch
 from ....cache import disk_cached
 
 from .common import make_inputs
-
-
-# ----------------------------------------------------------------------------- Algorithm 1, lean
-def algorithm1_batch(
-    n: int, temperature: float, size: int, rng: np.random.Generator, *, n_iter: int = 200, tol: float = 1e-6
-) -> tuple[NDArray[np.float64], int]:
-    r"""HT Algorithm 1 for a batch, lean: the same draws and iterations as :func:`dsmlib.random_dsm`.
-
-    Costs :math:`d\sim\mathcal U[0,1]^{n\times n}` (``rng.random((size, n, n))``), then
-    alternating row / column normalisation of :math:`e^{-d/T}` until the largest row-sum
-    error of the *whole batch* is ``<= tol`` (at most ``n_iter`` iterations). Matrices that
-    converged earlier take the extra iterations, which move them by less than ``tol``.
-    About three times faster than :func:`dsmlib.random_dsm` for the thousands of layers of
-    the deep experiments below.
-
-    Parameters
-    ----------
-    n : int
-        Matrix size (``>= 2``).
-    temperature : float
-        :math:`T > 0`.
-    size : int
-        Number of matrices (``>= 1``).
-    rng : numpy.random.Generator
-    n_iter : int, default 200
-        :math:`K`.
-    tol : float, default 1e-6
-
-    Returns
-    -------
-    M : ndarray, shape (size, n, n)
-    n_failed : int
-        Matrices whose row-sum error is still ``> tol`` after ``n_iter`` iterations.
-    """
-    if int(n) < 2 or int(size) < 1:
-        raise ValueError(f"need n >= 2 and size >= 1, got n={n}, size={size}")
-    if not (np.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng must be a numpy Generator")
-    if int(n_iter) < 1 or tol < 0:
-        raise ValueError("need n_iter >= 1 and tol >= 0")
-    A = rng.random((int(size), int(n), int(n)))
-    np.multiply(A, -1.0 / temperature, out=A)
-    np.exp(A, out=A)
-    err = np.full(int(size), np.inf)
-    for _ in range(int(n_iter)):
-        A /= A.sum(axis=-1, keepdims=True)
-        A /= A.sum(axis=-2, keepdims=True)
-        err = np.abs(A.sum(axis=-1) - 1.0).max(axis=-1)
-        if err.max() <= tol:
-            break
-    return A, int((err > tol).sum())
-
-
-def _lognormalise(Y: NDArray[np.float64], n: int) -> NDArray[np.float64]:
-    """HT's LayerNorm along axis 1 of ``(G, n, C)``, in place: centre, rescale to norm sqrt(n)."""
-    Y -= Y.mean(axis=1, keepdims=True)
-    Y *= np.sqrt(n) / np.linalg.norm(Y, axis=1, keepdims=True)
-    return Y
 
 
 # ----------------------------------------------------------------------------- HT-RES
@@ -161,7 +103,7 @@ def noisy_pair_experiment(config: NoisyPairConfig = NoisyPairConfig()) -> NoisyP
                 Y[:, :, sk] += X[:, :, sk]
                 Y[:, :, :2 * m] += xi  # the same noise draw for both architectures
                 Y[:, :, 2 * m:] += xi
-                X = _lognormalise(Y, n)
+                X = layer_norm_inplace(Y, axis=1)
                 record(l0 + j + 1)
         for a in range(2):
             u, v = X[:, :, 2 * a * m:(2 * a + 1) * m], X[:, :, (2 * a + 1) * m:(2 * a + 2) * m]
