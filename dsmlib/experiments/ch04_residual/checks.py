@@ -203,7 +203,7 @@ MIXTURE_BOUND_SLACK = 1.1
 
 
 def res_states(result: NoisyPairResult) -> NDArray[np.str_]:
-    """Per temperature and block: ``kept`` (95% CI of the mean pair cosine above
+    r"""Per temperature and block: ``kept`` (95% CI of the mean pair cosine above
     :data:`RES_KEEP_LEVEL`), ``collapsed`` (CI inside :math:`\pm` :data:`RES_COLLAPSE_MARGIN`),
     else ``partial``. Shape (nT, A)."""
     _, lo, hi = cluster_ci(result.net_mean_cos[:, :, -1])
