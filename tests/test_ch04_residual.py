@@ -405,3 +405,9 @@ def test_figures_fit_the_page(deep, paths, pairs, idres):
             if text.get_text():
                 assert text.get_fontsize() >= 9, text.get_text()
         plt.close(fig)
+
+
+def test_detail_config_refuses_bad_temperatures():
+    for bad in ((0.0,), (1.0, -1.0), (np.inf,)):
+        with pytest.raises(ValueError):
+            ch.DetailDecayConfig(temperatures=bad)
