@@ -99,6 +99,7 @@ from .experiments import (  # noqa: F401
 )
 from .figures import (  # noqa: F401
     angle_figure,
+    detail_figure,
     escape_figure,
     explore_network,
     frame_figure,
@@ -113,6 +114,7 @@ from .tables import (  # noqa: F401
     MIXING_LABELS,
     _num,
     depth_table,
+    detail_table,
     escape_table,
     findings,
     mixture_markdown,
@@ -120,7 +122,9 @@ from .tables import (  # noqa: F401
     pool_table,
     saturation_markdown,
     skip_test_table,
+    summary_markdown,
     violation_table,
+    vperp_table,
     walk_table,
 )
 
@@ -162,6 +166,7 @@ __all__ = [
     "VARIANTS",
     "WalkFit",
     "angle_figure",
+    "detail_figure",
     "check_ht_acc",
     "check_ht_deep",
     "check_ht_p1",
@@ -175,6 +180,7 @@ __all__ = [
     "detail_decay_experiment",
     "detail_rates",
     "depth_table",
+    "detail_table",
     "effective_depth",
     "escape_experiment",
     "escape_figure",
@@ -203,9 +209,11 @@ __all__ = [
     "saturation_table",
     "skip_pair_law",
     "skip_test_table",
+    "summary_markdown",
     "skip_tests",
     "variant_index",
     "violation_table",
+    "vperp_table",
     "walk_figure",
     "walk_fits",
     "walk_table",

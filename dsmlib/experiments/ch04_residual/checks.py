@@ -428,7 +428,7 @@ def check_ht_vperp(result: DeepResult) -> Verdict:
         + (r"$< 10^{-15}$" if lin1 < 1e-15 else f"${_tex(lin1)}$") + r" after one layer (exact arithmetic: "
         r"$\mathbf 1^\top Mx = \mathbf 1^\top x = 0$), but the rounding-level mean is doubled by every "
         r"skip block ($(I + M)\mathbf 1 = 2\cdot\mathbf 1$, against at most $1 + \sigma_2$ on "
-        rf"$\mathcal V_\perp$) and takes over: mean fraction ${_tex(linL, 3)}$ at $L = {c.depth}$."
+        rf"$\mathcal V_\perp$) and takes over: mean fraction ${'> 0.99' if linL > 0.99 else _tex(linL, 2)}$ at $L = {c.depth}$."
     )
     ln_ok = ln_max <= VPERP_TOL
     relu_ok = max(worst(v) for v in _VPERP_RELU) <= VPERP_TOL
