@@ -362,16 +362,30 @@ def test_tex_numbers_keep_their_digits():
     assert ch._num(9.1e-17, ".1e") == r"$9.1\times10^{-17}$" and ch._num(607.0, ".3g") == "$607$"
 
 
-def test_verdict_strings_are_myst(deep, paths, pairs, idres):
+def test_findings_and_summary(deep, paths, pairs, idres, acc):
+    results = {"HT-P1": deep, "HT-VPERP": deep, "HT-ACC": acc, "HT-DEEP": idres, "HT-RES": pairs,
+               "RC-SKIP": paths}
+    vs = [claims.evaluate(cid, results[cid]) for cid in ch.FINDING_IDS]
+    f = ch.findings(vs)
+    assert f.count("\n- ") == len(ch.FINDING_IDS) and all(f"<{c.lower()}>" in f for c in ch.FINDING_IDS)
+    md = ch.summary_markdown(vs)
+    assert md.count("\n") == len(vs) + 1 and "deciding number" in md
+    with pytest.raises(ValueError):
+        ch.findings(vs[:2])
+    assert ch.skip_test_table(paths).count("< 10^{-12}") >= 0
+    assert ch._num_floor(9.1e-17, ".1e") == r"$< 10^{-12}$" and ch._num_floor(0.5, ".1e") == r"$5.0\times10^{-1}$"
+
+
+def test_verdict_strings_are_myst(deep, paths, pairs, idres, acc):
     """Evidence and 'what holds' carry maths as $...$, never ASCII maths, in every branch."""
     flips = [deep, _doctor_plateau(deep), paths, _lazy_as_predicted(paths),
              dataclasses.replace(paths, skip=paths.noskip, noskip=paths.skip), pairs,
-             _doctor_pairs(pairs, 0.5, 0.0), _doctor_pairs(pairs, 0.95, 0.0), idres, deep]
+             _doctor_pairs(pairs, 0.5, 0.0), _doctor_pairs(pairs, 0.95, 0.0), idres, deep, acc]
     ids = ["HT-P1", "HT-P1", "RC-SKIP", "RC-SKIP", "RC-SKIP", "HT-RES", "HT-RES", "HT-RES", "HT-DEEP",
-           "HT-VPERP"]
+           "HT-VPERP", "HT-ACC"]
     for cid, r in zip(ids, flips):
         v = claims.evaluate(cid, r)
-        for text in (v.evidence, v.holds, *(r.name + r.number for r in v.readings)):
+        for text in (v.evidence, v.holds, v.can_fail, *(r.name + r.number for r in v.readings)):
             assert text.count("$") % 2 == 0, text
             prose = _outside_maths(text)
             assert not [a for a in _ASCII_MATHS if a in prose], (cid, prose)
@@ -383,8 +397,10 @@ def test_tables_are_markdown(deep, paths, pairs, idres):
                      (ch.depth_table(deep), len(SMALL_DEEP.temperatures)),
                      (ch.skip_test_table(paths), len(SMALL_PATH.depths)),
                      (ch.mixture_markdown(paths), len(ch.mixture_table(paths))),
-                     (ch.pair_table(pairs), len(SMALL_PAIR.temperatures)),
-                     (ch.walk_table(idres), len(SMALL_ID.temperatures))]:
+                     (ch.walk_table(idres), len(SMALL_ID.temperatures)),
+                     (ch.vperp_table(deep), sum(v[2] == "perp" for v in ch.VARIANTS)),
+                     (ch.detail_table(ch.detail_decay_experiment.uncached(SMALL_ACC)), len(SMALL_ACC.temperatures)),
+                     (ch.pair_table(pairs), len(ch.RES_ARCHS))]:
         lines = md.split("\n\n")[0].split("\n")
         assert lines[1].startswith("|---") and len(lines) == rows + 2
         assert "e+" not in md and "e-0" not in md
@@ -398,7 +414,8 @@ def test_figures_fit_the_page(deep, paths, pairs, idres):
 
     figs = [ch.proof_step_figure(deep, 1), ch.angle_figure(deep, "relu"), ch.path_figure(paths),
             ch.pair_figure(pairs), ch.walk_figure(idres), ch.frame_figure(deep, SMALL_DEEP.temperatures[1]),
-            ch.escape_figure(ch.escape_experiment.uncached(SMALL_ESC))]
+            ch.escape_figure(ch.escape_experiment.uncached(SMALL_ESC)),
+            ch.detail_figure(ch.detail_decay_experiment.uncached(SMALL_ACC))]
     for fig in figs:
         assert fig.get_size_inches()[0] <= 7.5
         for text in fig.findobj(matplotlib.text.Text):

@@ -113,6 +113,7 @@ from .tables import (  # noqa: F401
     FINDING_IDS,
     MIXING_LABELS,
     _num,
+    _num_floor,
     depth_table,
     detail_table,
     escape_table,

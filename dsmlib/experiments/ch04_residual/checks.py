@@ -444,8 +444,8 @@ def check_ht_vperp(result: DeepResult) -> Verdict:
     ]
     can_fail = (
         f"Confirmed had every block of the paper's networks kept the median mean fraction below "
-        f"{VPERP_TOL:g} at every layer (the ReLU blocks included); refuted had even the LayerNorm blocks "
-        "left V_perp. The linear reading is an identity and cannot fail except through a non-DSM."
+        f"${_tex(VPERP_TOL)}$ at every layer (the ReLU blocks included); refuted had even the LayerNorm blocks "
+        r"left $\mathcal V_\perp$. The linear reading is an identity and cannot fail except through a non-DSM."
     )
     if own == "refuted":
         return verdict("HT-VPERP", "refuted", ev, "Even blocks with LayerNorm leave the detail subspace.",
@@ -502,7 +502,7 @@ def check_ht_acc(result: DetailDecayResult) -> Verdict:
     ]
     can_fail = (
         "Refuted had one trajectory fallen below the compounded bound (an identity from Lemma 2: this part "
-        "confirms a theorem); qualified had the decay rate not grown monotonically as sigma_2 falls across "
+        "confirms a theorem); qualified had the decay rate not grown monotonically as $\\sigma_2$ falls across "
         "temperatures, or had permutation mixing decayed too."
     )
     if own == "refuted":

@@ -175,10 +175,20 @@ def escape_table(result: EscapeResult, depths: tuple[int, ...] = (16,)) -> str:
     return _md_table(header, rows)
 
 
+#: values below this (residuals at the float64 floor, p-values beyond what the normal
+#: approximation resolves) are printed as a bound, not as digits (issue 19)
+PRINT_FLOOR = 1e-12
+
+
+def _num_floor(x: float, fmt: str) -> str:
+    """:func:`_num`, or ``$< 10^{-12}$`` below :data:`PRINT_FLOOR`."""
+    return r"$< 10^{-12}$" if float(x) < PRINT_FLOOR else _num(x, fmt)
+
+
 def skip_test_table(result: PathResult, method: str = "sinkhorn") -> str:
     """Markdown: median residual with and without skips per depth and the Bonferroni p-value."""
-    rows = [[str(r["t"]), f"{r['mean_len']:.1f}", _num(r["med_skip"], ".1e"), _num(r["med_noskip"], ".1e"),
-             _num(r["p_bonf"], ".1e") if r["testable"] else "n/a"]
+    rows = [[str(r["t"]), f"{r['mean_len']:.1f}", _num_floor(r["med_skip"], ".1e"),
+             _num_floor(r["med_noskip"], ".1e"), _num_floor(r["p_bonf"], ".1e") if r["testable"] else "n/a"]
             for r in skip_tests(result, method)]
     return _md_table(["$t$", "mean path length", "median, skip", "median, no skip", "$p$ (Bonferroni)"],
                      rows)
@@ -186,7 +196,7 @@ def skip_test_table(result: PathResult, method: str = "sinkhorn") -> str:
 
 def mixture_markdown(result: PathResult, method: str = "sinkhorn") -> str:
     """Markdown version of :func:`mixture_table`: measured mean residual of W_t vs the mixture."""
-    rows = [[str(r["t"]), _num(r["measured"], ".1e"), _num(r["predicted"], ".1e"),
+    rows = [[str(r["t"]), _num_floor(r["measured"], ".1e"), _num_floor(r["predicted"], ".1e"),
              _num(r["ratio"], ".2g")] for r in mixture_table(result, method)]
     return _md_table(["$t$", r"$W_t$, measured", r"mixture $\hat r(t)$", "ratio"], rows)
 
