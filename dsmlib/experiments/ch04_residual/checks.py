@@ -348,7 +348,10 @@ def check_ht_deep(result: IdentityDepthResult) -> Verdict:
         literal = "qualified"
     # practical reading (the paper's own): a high-entropy network of practical depth is the identity
     hi = [f for f in fits if f.sigma2 <= HIGH_ENTROPY_SIGMA2]
-    lid = {f.T: (f.L_id if np.isfinite(f.L_id) else float("inf")) for f in hi}
+    run = dict(zip(c.temperatures, c.depths))  # deepest layer run per temperature
+    # never reached within the run: at least the run's depth (undetermined if that is too shallow)
+    lid = {f.T: (f.L_id if np.isfinite(f.L_id) else float("inf") if run[f.T] >= PRACTICAL_DEPTH
+                 else float("nan")) for f in hi}
     ok = [T for T, v in lid.items() if v >= PRACTICAL_DEPTH]
     if not hi:
         practical = "inconclusive"
@@ -358,8 +361,8 @@ def check_ht_deep(result: IdentityDepthResult) -> Verdict:
         practical = "qualified"
     else:
         practical = "refuted"
-    lid_txt = ", ".join(rf"${_tex(v, 2) if np.isfinite(v) else '>' + str(c.depths[i])}$ at $T = {T:g}$"
-                        for i, (T, v) in enumerate(lid.items()))
+    lid_txt = ", ".join(rf"${_tex(v, 2) if np.isfinite(v) else '>' + str(run[T])}$ at $T = {T:g}$"
+                        for T, v in lid.items())
     readings = [
         Reading(rf"practical: at high entropy ($\sigma_2 \le {HIGH_ENTROPY_SIGMA2}$) a skip network of "
                 rf"practical depth ($L \le {PRACTICAL_DEPTH}$) stays near the identity (angle to the input "
