@@ -18,7 +18,7 @@ SMALL_DEEP = ch.DeepConfig(n=16, trials=60, depth=16, temperatures=(0.05, 0.3, 1
 SMALL_ESC = ch.EscapeConfig(n=16, trials=40, depth=8, pool=32)
 SMALL_PATH = ch.PathConfig(n=12, d_model=16, d_qk=8, depths=(1, 2, 4, 6), paths=40, scale=2.0)
 SMALL_PAIR = ch.NoisyPairConfig(n=16, pairs=40, networks=4, depth=24, temperatures=(1.0, 10.0))
-SMALL_ID = ch.IdentityDepthConfig(n=16, trials=40, temperatures=(0.3, 3.0), depths=(64, 256), networks=2,
+SMALL_ID = ch.IdentityDepthConfig(n=16, trials=40, temperatures=(0.3, 3.0), depths=(128, 256), networks=2,
                                   fixed_matrices=4, fixed_depth=64)
 
 
@@ -90,6 +90,11 @@ def test_paths(paths):
     assert paths.noskip.shape == (2, 4, 40)
     assert paths.noskip_all.shape == (2, 6, 40)
     assert np.array_equal(paths.noskip_all[:, [0, 1, 3, 5]], paths.noskip)
+    assert paths.same_all.shape == (2, 6, 40) and paths.same_lazy.shape == (2, 4, 40)
+    assert np.array_equal(paths.same_all[:, 0], paths.noskip_all[:, 0])  # the first factor is shared
+    # identical factors: the skip network follows its path-length mixture closely (no cancellation)
+    same = ch.mixture_table(paths, "sinkhorn", identical=True)
+    assert all(0.5 < r["ratio"] <= 1 + 1e-6 for r in same)
     assert np.all(paths.lengths <= np.array(SMALL_PATH.depths)[None, :, None])
     # the lazy product of (I + P)/2 decays slower than the product of the P
     assert np.all(np.median(paths.lazy[:, -1], axis=-1) > np.median(paths.noskip[:, -1], axis=-1))
@@ -297,6 +302,9 @@ def test_flip_ht_deep(idres):
     assert mixed.verdict == "qualified" and mixed.severity == "scope"
     grow = claims.evaluate("HT-DEEP", _doctor_theta(idres, lambda L, t: 0.01 * L))
     assert grow.verdict == "refuted" and grow.severity == "conclusion"
+    shallow = dataclasses.replace(_doctor_theta(idres, lambda L, t: np.full_like(L, 0.05)),
+                                  config=dataclasses.replace(idres.config, depths=(64, 256)))
+    assert claims.evaluate("HT-DEEP", shallow).verdict == "qualified"  # a run too shallow decides nothing
     slow = claims.evaluate("HT-DEEP", _doctor_theta(idres, lambda L, t: 1e-3 * np.sqrt(L)))
     assert slow.verdict == "confirmed" and slow.readings[1].verdict == "refuted"
 
