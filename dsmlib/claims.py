@@ -191,12 +191,6 @@ _UNTESTABLE = {
     "HT-L2S": (
         "a third-edition statement whose check is not built yet; a reader can test it by: a primitive DSM against a DSM with a permutation block (σ₂ = 1), and Sinkhorn outputs near a permutation at low temperature (σ₂ → 1)"
     ),
-    "HT-VPERP": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: track the mean component of features through the paper's blocks (x + φ(Mx), LN(Mx + ξ)): a nonlinearity or LayerNorm can move energy between the mean and V⊥"
-    ),
-    "HT-ACC": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: compare the decay of ‖x⊥‖ across layers with σ₂ per layer against σ₂ = 1 (permutation) mixing at equal depth"
-    ),
     "HT-ESC": (
         "a third-edition statement whose check is not built yet; a reader can test it by: train or construct blocks with a learnable gain and with a non-DSM (row-stochastic) mixer and measure whether the output cosines recover at the same σ₂"
     ),
