@@ -132,6 +132,37 @@ def decay_rates(residual: NDArray[np.float64], depths: NDArray, floor: float = F
     return np.where(nw >= 3, -b, np.nan)
 
 
+def rate_ratios(residual: NDArray[np.float64], depths: NDArray, floor: float = FLOOR) -> NDArray[np.float64]:
+    """Late over early decay rate of each sequence: the resolvable depths (``floor < r < 1``)
+    are split in two halves and :func:`decay_rates` is fitted on each.
+
+    A fixed exponential rate gives 1; a doubly exponential decay (``log r ~ -3^t``) gives a
+    ratio far above 1 (about ``3^(T/2)``).
+
+    Parameters
+    ----------
+    residual : ndarray, shape (..., T)
+    depths : ndarray, shape (T,)
+    floor : float
+
+    Returns
+    -------
+    ndarray, shape (...)
+        NaN where a half has fewer than 3 points.
+    """
+    r = np.asarray(residual, dtype=np.float64)
+    d = np.asarray(depths, dtype=np.float64)
+    if d.shape != r.shape[-1:]:
+        raise ValueError(f"depths must have shape ({r.shape[-1]},), got {d.shape}")
+    ok = (r > floor) & (r < 1) & np.isfinite(r)
+    rank = np.cumsum(ok, axis=-1)  # 1-based position among the resolvable depths
+    half = (ok.sum(-1, keepdims=True) + 1) // 2
+    early = np.where(ok & (rank <= half), r, 0.0)
+    late = np.where(ok & (rank > half), r, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return decay_rates(late, d, floor) / decay_rates(early, d, floor)
+
+
 @dataclass(frozen=True)
 class RateComparison:
     """Softmax vs Sinkhorn decay rates at one (scale, skip) setting."""
@@ -224,15 +255,24 @@ def fit_laws(t: NDArray, r: NDArray, floor: float = FLOOR) -> LawFit:
 # Path sampling (RC Sec. 4.1) on a random network
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class PathConfig:
+class SANSize:
+    """Sizes of a random pure SAN: ``n`` tokens, ``d_model``, ``d_qk``, ``n_heads``, ``n_layers``."""
+
     n: int = 64
     d_model: int = 128
     d_qk: int = 32
     n_heads: int = 4
+    n_layers: int = 8
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class PathConfig(SANSize):
+    """RC Sec. 4.1 path sampling: ``n_paths`` paths per depth on ``batch`` inputs."""
+
     n_layers: int = 24
     batch: int = 8
     n_paths: int = 100
-    seed: int = 0
 
 
 @dataclass(frozen=True)
