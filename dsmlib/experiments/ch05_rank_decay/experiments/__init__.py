@@ -79,5 +79,5 @@ from .mixing import (  # noqa: E402
     lambda_dependence_experiment,
     mixing_experiment,
 )
-from .products import SANSize  # noqa: E402
+from .products import SANSize, rate_ratios  # noqa: E402
 from .theorems import san_layer  # noqa: E402
