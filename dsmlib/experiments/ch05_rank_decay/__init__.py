@@ -115,13 +115,31 @@ from .experiments import (  # noqa: F401
 )
 from .tables import (  # noqa: F401
     FINDING_IDS,
+    bound_table,
+    collapse_table,
     findings,
+    gap_table,
     lambda_table,
     law_table,
+    mixing_table,
+    p3l_table,
+    path_table,
     rate_table,
+    rigorous_table,
+    summary,
+    t1_table,
 )
 
 __all__ = [
+    "rigorous_table",
+    "bound_table",
+    "collapse_table",
+    "gap_table",
+    "mixing_table",
+    "p3l_table",
+    "path_table",
+    "summary",
+    "t1_table",
     "BETA_BAND",
     "DEXP_RATIO",
     "P3L_SPREAD",
