@@ -415,3 +415,31 @@ def test_synthetic_cubic_collapse_and_estimator_check(col):
     assert np.isfinite(e.pooled_real) and np.isfinite(e.pooled_synthetic)
     with pytest.raises(ValueError, match="size"):
         ch.synthetic_cubic_collapse(col, 5)
+
+
+def test_tables_and_figures(col, t1, t2):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dsmlib.experiments.ch05_rank_decay import figures as chf
+
+    tab = ch.collapse_table(col)
+    lines = tab.splitlines()
+    assert len(lines) == 2 + col.config.n_layers * len(col.config.sizes)
+    assert all(line.count("|") == lines[0].count("|") for line in lines)  # no stray pipe from maths
+    assert r"\vert" in lines[0]
+    for tab in (ch.t1_table(t1), ch.gap_table(t2), ch.rigorous_table(t1),
+                ch.bound_table({"Thm 2": t2})):
+        rows = [x for x in tab.splitlines() if x.startswith("|")]
+        assert len({x.count("|") for x in rows}) == 1
+    for fig in (chf.fig_local_exponents(col), chf.fig_collapse(col), chf.fig_thm1(t1, d_qk=4), chf.fig_thm2(t2)):
+        for ax in fig.axes:
+            assert ax.get_xlabel()
+        matplotlib.pyplot.close(fig)
+    mix = ch.mixing_experiment.uncached(SMALL_MIX)
+    fig = chf.fig_mixing(mix)
+    assert fig.axes[0].get_ylabel() and fig.axes[0].get_yscale() == "log"
+    s = ch.summary([ch.check_rc_mix(mix)])
+    assert s.splitlines()[2].startswith("| {prf:ref}`RC-MIX")
+    with pytest.raises(ValueError, match="verdicts must include"):
+        ch.findings([ch.check_rc_mix(mix)])

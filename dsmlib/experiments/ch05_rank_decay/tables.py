@@ -54,7 +54,7 @@ def lambda_table(result: LambdaResult) -> str:
     corr = med(result.corrected_coefficient[..., 0, None] * result.res_norm**2)
     rows = [
         r"| size | initialisation | $\beta$ | $C$ | $C\lVert R\rVert_2^2$ | corrected | $\lVert A\rVert_2$ "
-        r"| $\max\lvert A_{ij}\rvert$ | $\lambda$ | out/in |",
+        r"| $\max\lvert A_{ij}\rvert$ | Prop. 3 ratio $\frac{\lVert Q(A)\rVert_F}{\sqrt{\mathrm{rank}A}\,\lVert A\rVert_2}$ | out/in |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for s, size in enumerate(result.config.sizes):
