@@ -7,7 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize, stats
-from ....attention import chained_product, prefix_products, pure_san, random_attention_scores, random_san_weights, sample_paths
+from ....attention import (
+    SANWeights,
+    chained_product,
+    prefix_products,
+    pure_san,
+    random_attention_scores,
+    random_san_weights,
+    sample_paths,
+)
 from ....cache import disk_cached
 from ....sinkhorn import row_softmax, sinkhorn
 from ....spectra import rank_one_residual
@@ -267,6 +275,33 @@ class SANSize:
 
 
 @dataclass(frozen=True)
+class DepthResidual:
+    """A residual measured by depth on random pure SANs: ``residual[..., t]`` at ``depths[t]``."""
+
+    config: SANSize
+    depths: NDArray[np.int64]
+    residual: NDArray[np.float64]
+
+    @property
+    def layers(self) -> NDArray[np.int64]:
+        """The depths, when they count layers."""
+        return self.depths
+
+
+def random_san(c: SANSize, batch: int, rng: np.random.Generator, *, per_input: bool) -> tuple[SANWeights, NDArray[np.float64]]:
+    """Gaussian SAN weights (one network, or one per input with ``per_input``) and ``batch`` Gaussian inputs.
+
+    Returns
+    -------
+    W : SANWeights
+        Arrays ``(L, H, d, d_qk)``, or ``(batch, L, H, d, d_qk)`` with ``per_input``.
+    X : ndarray, shape (batch, n, d_model)
+    """
+    W = random_san_weights(c.n_layers, c.n_heads, c.d_model, c.d_qk, size=batch if per_input else (), rng=rng)
+    return W, rng.normal(size=(batch, c.n, c.d_model))
+
+
+@dataclass(frozen=True)
 class PathConfig(SANSize):
     """RC Sec. 4.1 path sampling: ``n_paths`` paths per depth on ``batch`` inputs."""
 
@@ -276,12 +311,8 @@ class PathConfig(SANSize):
 
 
 @dataclass(frozen=True)
-class PathResult:
+class PathResult(DepthResidual):
     """``residual[m, k, t - 1, i]``: method ``m``, network ``k`` (0 pure SAN, 1 with skips), depth ``t``."""
-
-    config: PathConfig
-    depths: NDArray[np.int64]
-    residual: NDArray[np.float64]
 
 
 @disk_cached
@@ -289,8 +320,7 @@ def path_sampling_experiment(config: PathConfig = PathConfig()) -> PathResult:
     """RC Sec. 4.1 on one random network (same weights and inputs for both normalisations)."""
     c = config
     rng = np.random.default_rng(c.seed)
-    W = random_san_weights(c.n_layers, c.n_heads, c.d_model, c.d_qk, rng=rng)
-    X = rng.normal(size=(c.batch, c.n, c.d_model))
+    W, X = random_san(c, c.batch, rng, per_input=False)
     paths = [sample_paths(c.n_layers, c.n_heads, c.batch, t, c.n_paths, rng=rng) for t in range(1, c.n_layers + 1)]
     out = np.empty((2, 2, c.n_layers, c.n_paths))
     for m, method in enumerate(METHODS):

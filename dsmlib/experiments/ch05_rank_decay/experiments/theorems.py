@@ -10,7 +10,7 @@ from ....cache import disk_cached
 from ....projections import res
 from ....sinkhorn import sinkhorn
 
-from .products import METHODS, SANSize, spec_norm
+from .products import METHODS, DepthResidual, SANSize, random_san, spec_norm
 
 
 # ---------------------------------------------------------------------------------------
@@ -24,12 +24,9 @@ class SANDecayConfig(SANSize):
 
 
 @dataclass(frozen=True)
-class SANDecayResult:
-    """``residual[m, i, l]`` = ||res(X_l)||_2 / ||X_l||_2 for method ``m``, input/network ``i``, layer ``l``."""
-
-    config: SANDecayConfig
-    layers: NDArray[np.int64]
-    residual: NDArray[np.float64]
+class SANDecayResult(DepthResidual):
+    """``residual[m, i, l]`` = ||res(X_l)||_2 / ||X_l||_2 for method ``m``, input/network ``i``, layer
+    ``l = depths[l]`` (also :attr:`layers`)."""
 
 
 @disk_cached
@@ -37,8 +34,7 @@ def san_decay_experiment(config: SANDecayConfig = SANDecayConfig()) -> SANDecayR
     """Random pure SANs (independent Gaussian weights per input, Gaussian inputs X)."""
     c = config
     rng = np.random.default_rng(c.seed)
-    W = random_san_weights(c.n_layers, c.n_heads, c.d_model, c.d_qk, size=c.n_inputs, rng=rng)
-    X = rng.normal(size=(c.n_inputs, c.n, c.d_model))
+    W, X = random_san(c, c.n_inputs, rng, per_input=True)
     out = np.empty((2, c.n_inputs, c.n_layers + 1))
     for m, method in enumerate(METHODS):
         Y = pure_san(X, W, method=method, warn=False).outputs
