@@ -188,9 +188,6 @@ _UNTESTABLE = {
         "24 layers, d_model 128, 4 heads, max pooling), which trains both attentions and prints the same path "
         "analysis and pre-registered test"
     ),
-    "HT-L2S": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: a primitive DSM against a DSM with a permutation block (σ₂ = 1), and Sinkhorn outputs near a permutation at low temperature (σ₂ → 1)"
-    ),
     "HT-VPERP": (
         "a third-edition statement whose check is not built yet; a reader can test it by: track the mean component of features through the paper's blocks (x + φ(Mx), LN(Mx + ξ)): a nonlinearity or LayerNorm can move energy between the mean and V⊥"
     ),

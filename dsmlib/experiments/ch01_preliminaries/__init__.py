@@ -1,4 +1,4 @@
-r"""Chapter 1: Preliminaries (claims HT-A1, HT-C, HT-PF, HT-R1, HT-L1, HT-AA, HT-L2, RC-E, RC-PD).
+r"""Chapter 1: Preliminaries (claims HT-A1, HT-C, HT-PF, HT-R1, HT-L1, HT-AA, HT-L2, HT-L2S, RC-E, RC-PD).
 
 The package of ``chapters/01_preliminaries.ipynb``: :mod:`.experiments` (config in, dataclass
 of arrays out, disk-cached; split by concern), :mod:`.checks` (one check per claim id and the
@@ -13,6 +13,8 @@ of arrays out, disk-cached; split by concern), :mod:`.checks` (one check per cla
   convergence boundary, in several independent draws of R = 1000 (HT-C);
 * :func:`pf_experiment` -- Perron-Frobenius versus :math:`\sigma_1`: primitive non-negative
   matrices with spectral radius 1 that are not DSMs, and non-primitive DSMs (HT-PF);
+* :func:`strict_experiment` -- :math:`\sigma_2` of Algorithm 1 DSMs over HT's 16 temperatures, of
+  primitive DSMs :math:`BQ` with :math:`\sigma_2 = 1`, and of imprimitive DSMs (HT-L2S);
 * :func:`noise_experiment` -- the projected noise :math:`\mathcal P_\perp\xi` (HT-R1, HT-L1);
 * :func:`concentration_experiment` -- chi-norm tails against :math:`2e^{-t^2/2}` (HT-AA);
 * :func:`norm_experiment` -- :math:`\|A\|_2 \le \|A\|_{1,\infty}` and a triangle-inequality
@@ -31,6 +33,7 @@ from .checks import (  # noqa: F401
     check_ht_c,
     check_ht_l1,
     check_ht_l2,
+    check_ht_l2s,
     check_ht_pf,
     check_ht_r1,
     check_rc_e,
@@ -43,6 +46,8 @@ from .experiments import (  # noqa: F401
     DSMSpectraConfig,
     DSMSpectraResult,
     EIG_TEMPERATURES,
+    FamilyConfig,
+    HT_TEMPERATURES,
     NoiseConfig,
     NoiseResult,
     NormConfig,
@@ -56,9 +61,13 @@ from .experiments import (  # noqa: F401
     SpecialConfig,
     SpecialResult,
     SpectraBundle,
+    StrictConfig,
+    StrictResult,
     TEMPERATURES,
     _decade,
+    algorithm1_outputs,
     birkhoff_dsm,
+    block_diagonal,
     chi_mean,
     concentration_experiment,
     dsm_spectra_experiment,
@@ -69,11 +78,15 @@ from .experiments import (  # noqa: F401
     path_experiment,
     path_sum,
     perron_bracket,
+    permutation_matrices,
     pf_experiment,
+    random_permutations,
+    reducible_gram_dsm,
     restricted_norm,
     sigma1_draws_experiment,
     special_dsm_experiment,
     spectra_experiment,
+    strict_experiment,
 )
 from .tables import (  # noqa: F401
     ht_c_table,
@@ -89,6 +102,8 @@ __all__ = [
     "DSMSpectraConfig",
     "DSMSpectraResult",
     "EIG_TEMPERATURES",
+    "FamilyConfig",
+    "HT_TEMPERATURES",
     "NoiseConfig",
     "NoiseResult",
     "NormConfig",
@@ -102,13 +117,18 @@ __all__ = [
     "SpecialConfig",
     "SpecialResult",
     "SpectraBundle",
+    "StrictConfig",
+    "StrictResult",
     "TEMPERATURES",
+    "algorithm1_outputs",
     "birkhoff_dsm",
+    "block_diagonal",
     "check_ht_a1",
     "check_ht_aa",
     "check_ht_c",
     "check_ht_l1",
     "check_ht_l2",
+    "check_ht_l2s",
     "check_ht_pf",
     "check_ht_r1",
     "check_rc_e",
@@ -124,9 +144,13 @@ __all__ = [
     "path_experiment",
     "path_sum",
     "perron_bracket",
+    "permutation_matrices",
     "pf_experiment",
+    "random_permutations",
+    "reducible_gram_dsm",
     "restricted_norm",
     "sigma1_draws_experiment",
     "special_dsm_experiment",
     "spectra_experiment",
+    "strict_experiment",
 ]

@@ -19,7 +19,8 @@ def ht_c_table(bundle: SpectraBundle, claimed: float = 1e-7) -> dict[str, NDArra
     dict with ``T`` (sorted temperatures), ``n_draws``, ``n_pass`` (draws passing),
     ``n_unconv`` (unconverged outputs over all draws), ``n_bad`` (outputs breaking the
     claim), ``n_bad_conv`` (converged outputs breaking it), ``conv_dev`` (max
-    ``|sigma_1 - 1|`` over converged outputs), each of shape (nT,).
+    ``|sigma_1 - 1|`` over converged outputs), ``n_conv`` (converged outputs, i.e. DSMs, counted once
+    per draw in the stop-at-tolerance mode), each of shape (nT,).
     """
     spec = bundle.spectra
     rows: dict[float, list] = {}
@@ -27,7 +28,8 @@ def ht_c_table(bundle: SpectraBundle, claimed: float = 1e-7) -> dict[str, NDArra
         dev = np.abs(spec.sigma1[i] - 1)
         conv = spec.converged[i]
         rows[float(T)] = [[bool(np.all(dev <= claimed))], int((~conv[0]).sum()), int((dev > claimed).any(0).sum()),
-                          int(((dev > claimed) & conv).any(0).sum()), float(dev[conv].max()) if conv.any() else 0.0]
+                          int(((dev > claimed) & conv).any(0).sum()), float(dev[conv].max()) if conv.any() else 0.0,
+                          int(conv[0].sum())]
     if bundle.draws is not None:
         dr = bundle.draws
         for i, T in enumerate(dr.config.temperatures):
@@ -42,9 +44,10 @@ def ht_c_table(bundle: SpectraBundle, claimed: float = 1e-7) -> dict[str, NDArra
                 r[2] += int((dev[1:] > claimed).sum())
                 r[3] += int(((dev[1:] > claimed) & conv[1:]).sum())
                 r[4] = max(r[4], cd)
+                r[5] += int(conv[1:].sum())
             else:
                 rows[float(T)] = [[bool(p) for p in passes], int((~conv).sum()), int((dev > claimed).sum()),
-                                  int(((dev > claimed) & conv).sum()), cd]
+                                  int(((dev > claimed) & conv).sum()), cd, int(conv.sum())]
     Ts = sorted(rows)
     return {
         "T": np.array(Ts),
@@ -54,4 +57,5 @@ def ht_c_table(bundle: SpectraBundle, claimed: float = 1e-7) -> dict[str, NDArra
         "n_bad": np.array([rows[t][2] for t in Ts]),
         "n_bad_conv": np.array([rows[t][3] for t in Ts]),
         "conv_dev": np.array([rows[t][4] for t in Ts]),
+        "n_conv": np.array([rows[t][5] for t in Ts]),
     }

@@ -25,6 +25,9 @@ from .pieces import (
     _decade,
     _seeded_uniform,
     birkhoff_dsm,
+    block_diagonal,
+    permutation_matrices,
+    random_permutations,
     chi_mean,
     norm_1inf,
     path_sum,
@@ -34,6 +37,7 @@ from .spectra import (
     DRAW_TEMPERATURES,
     DSMSpectraConfig,
     DSMSpectraResult,
+    FamilyConfig,
     PFConfig,
     PFResult,
     Sigma1DrawsConfig,
@@ -41,6 +45,7 @@ from .spectra import (
     SpecialConfig,
     SpecialResult,
     SpectraBundle,
+    algorithm1_outputs,
     dsm_spectra_experiment,
     is_primitive,
     perron_bracket,
@@ -48,4 +53,11 @@ from .spectra import (
     sigma1_draws_experiment,
     special_dsm_experiment,
     spectra_experiment,
+)
+from .strict import (
+    HT_TEMPERATURES,
+    StrictConfig,
+    StrictResult,
+    reducible_gram_dsm,
+    strict_experiment,
 )
