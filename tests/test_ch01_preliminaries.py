@@ -118,6 +118,7 @@ def test_path_sum_equals_network_and_order_matters():
         lambda: ch.reducible_gram_dsm(7, 2, 1.0, np.random.default_rng(0)),
         lambda: ch.StrictConfig(temperatures=(0.1, 0.0)),
         lambda: ch.StrictConfig(block_temperature=-1.0),
+        lambda: ch.family_spectra({}),
     ],
 )
 def test_bad_input_raises(call):

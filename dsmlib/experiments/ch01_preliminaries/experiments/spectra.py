@@ -407,6 +407,54 @@ class PFResult:
     count: NDArray[np.int64]
 
 
+@dataclass(frozen=True)
+class FamilySpectra:
+    r"""Per family of matrices (padded to the largest family with NaN / False; see ``count``).
+
+    Attributes
+    ----------
+    names : tuple of str
+    count : ndarray of int, shape (n_fam,)
+    primitive : ndarray of bool, shape (n_fam, m)
+    rho_lo, rho_hi : ndarray, shape (n_fam, m)
+        Collatz-Wielandt bracket of :math:`\rho` (:func:`perron_bracket`).
+    sigma1, sigma2 : ndarray, shape (n_fam, m)
+    marg_err : ndarray, shape (n_fam, m)
+    gram_err : ndarray, shape (n_fam, m)
+        :math:`\|M^\top M\mathbf 1 - \mathbf 1\|_\infty`.
+    """
+
+    names: tuple[str, ...]
+    count: NDArray[np.int64]
+    primitive: NDArray[np.bool_]
+    rho_lo: NDArray[np.float64]
+    rho_hi: NDArray[np.float64]
+    sigma1: NDArray[np.float64]
+    sigma2: NDArray[np.float64]
+    marg_err: NDArray[np.float64]
+    gram_err: NDArray[np.float64]
+
+
+def family_spectra(families: dict[str, NDArray[np.float64]]) -> FamilySpectra:
+    """Primitivity, spectral-radius bracket, top two singular values and marginal errors of
+    named families of non-negative matrices (each of shape ``(m_i, n, n)``)."""
+    if not families:
+        raise ValueError("families must name at least one family of matrices")
+    k, R = len(families), max(A.shape[0] for A in families.values())
+    prim = np.zeros((k, R), dtype=bool)
+    lo, hi, s1, s2, me, ge = (np.full((k, R), np.nan) for _ in range(6))
+    count = np.zeros(k, dtype=np.int64)
+    for i, A in enumerate(families.values()):
+        m = count[i] = A.shape[0]
+        prim[i, :m] = is_primitive(A)
+        lo[i, :m], hi[i, :m] = perron_bracket(A)
+        s = singular_values(A)
+        s1[i, :m], s2[i, :m] = s[:, 0], s[:, 1]
+        me[i, :m] = marginal_error(A)
+        ge[i, :m] = np.abs((np.swapaxes(A, -1, -2) @ A).sum(-1) - 1).max(-1)
+    return FamilySpectra(tuple(families), count, prim, lo, hi, s1, s2, me, ge)
+
+
 @disk_cached
 def pf_experiment(config: PFConfig = PFConfig()) -> PFResult:
     r"""Families of non-negative matrices with spectral radius 1, DSMs and not, primitive and not.
@@ -433,19 +481,6 @@ def pf_experiment(config: PFConfig = PFConfig()) -> PFResult:
     fams["permutation"] = (random_permutations(n, Rs, g), True)
     fams["block-diagonal DSM"] = (block_diagonal(birkhoff_dsm(n // 2, c.n_perm, size=(Rs, 2), rng=g)), True)
     fams["Birkhoff DSM"] = (birkhoff_dsm(n, c.n_perm, size=Rs, rng=g), True)
-    names = tuple(fams)
-    k = len(names)
-    prim = np.zeros((k, R), dtype=bool)
-    lo, hi, s1, me, ge = (np.full((k, R), np.nan) for _ in range(5))
-    count = np.zeros(k, dtype=np.int64)
-    for i, (A, _) in enumerate(fams.values()):
-        m = A.shape[0]
-        count[i] = m
-        prim[i, :m] = is_primitive(A)
-        lo[i, :m], hi[i, :m] = perron_bracket(A)
-        s1[i, :m] = singular_values(A)[:, 0]
-        me[i, :m] = marginal_error(A)
-        G = np.swapaxes(A, -1, -2) @ A
-        ge[i, :m] = np.abs(G.sum(-1) - 1).max(-1)
+    f = family_spectra({k: v[0] for k, v in fams.items()})
     is_dsm = np.array([v[1] for v in fams.values()])
-    return PFResult(c, names, is_dsm, prim, lo, hi, s1, me, ge, count)
+    return PFResult(c, f.names, is_dsm, f.primitive, f.rho_lo, f.rho_hi, f.sigma1, f.marg_err, f.gram_err, f.count)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
-from .... import marginal_error, sinkhorn, singular_values
+from .... import sinkhorn
 from ....cache import disk_cached
 
 from .pieces import _seeded_uniform, birkhoff_dsm, block_diagonal, random_permutations, restricted_norm
-from .spectra import FamilyConfig, algorithm1_outputs, is_primitive
+from .spectra import FamilyConfig, algorithm1_outputs, family_spectra
 
 #: HT Exp. 1's temperature grid: 16 points, log-spaced over [1e-2, 1e1] (5 per decade)
 HT_TEMPERATURES: tuple[float, ...] = tuple(float(f"{t:.6g}") for t in np.logspace(-2, 1, 16))
@@ -117,12 +117,13 @@ def strict_experiment(config: StrictConfig = StrictConfig()) -> StrictResult:
     x = np.einsum("bji,j->bi", Q, v)  # x = Q^T v, so M x = B v = v
     gain = np.linalg.norm(np.einsum("bij,bj->bi", M, x), axis=-1) / np.linalg.norm(x, axis=-1)
     lam = np.sort(np.abs(np.linalg.eigvals(M)), axis=-1)[:, ::-1]
-    ctl = {
+    f = family_spectra({
+        "primitive BQ": M,
         "permutation": random_permutations(c.n, c.trials_special, g),
         "block-diagonal": block_diagonal(birkhoff_dsm(h, c.n_perm, size=(c.trials_special, 2), rng=g)),
-    }
+    })
+    m = c.trials_special
     return StrictResult(
-        c, s2, rn, er, conv, is_primitive(M), singular_values(M)[:, 1], restricted_norm(M), marginal_error(M),
-        lam[:, 1], restricted_norm(M @ M), gain, tuple(ctl),
-        np.stack([singular_values(A)[:, 1] for A in ctl.values()]), np.stack([is_primitive(A) for A in ctl.values()]),
+        c, s2, rn, er, conv, f.primitive[0], f.sigma2[0], restricted_norm(M), f.marg_err[0],
+        lam[:, 1], restricted_norm(M @ M), gain, f.names[1:], f.sigma2[1:, :m], f.primitive[1:, :m],
     )
