@@ -282,3 +282,40 @@ def test_every_check_says_how_it_can_fail(bundle, pf, noise, conc, norms, paths,
           ch.check_rc_pd(paths), ch.check_ht_l2s(strict)]
     assert all(v.can_fail for v in vs)
     assert set(ch.CHECKS) == {"HT-C", "HT-A1", "HT-L2", "HT-PF", "HT-R1", "HT-L1", "HT-AA", "RC-E", "RC-PD", "HT-L2S"}
+
+
+# ----------------------------------------------------------------------------- figures and tables
+def test_figures_have_labelled_axes(bundle, pf, noise, conc, strict):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figs = [ch.eigenvalue_figure(), ch.sigma1_figure(bundle), ch.pf_figure(pf), ch.l2_figure(bundle, T=1.0),
+            ch.l2s_figure(strict), ch.r1_figure(noise), ch.l1_figure(noise), ch.aa_figure(conc),
+            ch.spectrum_figure(0.1, 8)]
+    for f in figs:
+        for ax in f.axes:
+            assert ax.get_ylabel() or ax.get_title(), f
+        plt.close(f)
+    assert len(figs[4].axes) == 2 and figs[4].axes[0].get_xscale() == "log"
+
+
+def test_markdown_tables(bundle, pf, noise, norms, paths, strict):
+    tabs = {
+        "eigen": (ch.eigen_markdown(bundle), 1 + 3),
+        "sigma1": (ch.sigma1_markdown(bundle), len(SMALL_SPEC.temperatures)),
+        "ht_c": (ch.ht_c_markdown(bundle), 3),
+        "pf": (ch.pf_markdown(pf), len(pf.names)),
+        "l2": (ch.l2_markdown(bundle), 2),
+        "noise": (ch.noise_markdown(noise), 4),
+        "norms": (ch.norms_markdown(norms), len(norms.kinds) + 1),
+        "paths": (ch.paths_markdown(paths), len(SMALL_PATH.methods) * len(SMALL_PATH.layers)),
+    }
+    for name, (t, rows) in tabs.items():
+        lines = t.splitlines()
+        assert len(lines) == rows + 2 and set(lines[1]) <= set("|-: "), name
+        assert all(line.count("|") == lines[0].count("|") for line in lines), name
+    vs = [ch.check_ht_c(bundle), ch.check_ht_l2s(strict)]
+    s = ch.summary_markdown(vs).splitlines()
+    assert len(s) == 4 and "HT-L2S" in s[-1] and "scope" in s[-1]

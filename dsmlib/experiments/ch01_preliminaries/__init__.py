@@ -2,7 +2,7 @@ r"""Chapter 1: Preliminaries (claims HT-A1, HT-C, HT-PF, HT-R1, HT-L1, HT-AA, HT
 
 The package of ``chapters/01_preliminaries.ipynb``: :mod:`.experiments` (config in, dataclass
 of arrays out, disk-cached; split by concern), :mod:`.checks` (one check per claim id and the
-:data:`CHECKS` table) and :mod:`.tables`. The experiments:
+:data:`CHECKS` table), :mod:`.tables` (Markdown tables) and :mod:`.figures` (figures, Explore). The experiments:
 
 * :func:`dsm_spectra_experiment` -- HT Algorithm 1 DSMs over a temperature grid, stopped
   at ``tol`` or run for exactly ``K`` iterations: :math:`\sigma_1`, :math:`\sigma_2`,
@@ -90,8 +90,30 @@ from .experiments import (  # noqa: F401
     spectra_experiment,
     strict_experiment,
 )
+from .figures import (  # noqa: F401
+    aa_figure,
+    eigenvalue_figure,
+    l1_figure,
+    l2_figure,
+    l2s_figure,
+    pf_figure,
+    r1_figure,
+    sigma1_figure,
+    spectrum_explorer,
+    spectrum_figure,
+    spectrum_player,
+)
 from .tables import (  # noqa: F401
+    eigen_markdown,
+    ht_c_markdown,
     ht_c_table,
+    l2_markdown,
+    noise_markdown,
+    norms_markdown,
+    paths_markdown,
+    pf_markdown,
+    sigma1_markdown,
+    summary_markdown,
 )
 from .._format import mtex as _m  # noqa: F401 (the notebook's number formatting)
 from .._format import small as _tiny  # noqa: F401
@@ -140,7 +162,27 @@ __all__ = [
     "concentration_experiment",
     "dsm_spectra_experiment",
     "family_spectra",
+    "aa_figure",
+    "eigen_markdown",
+    "eigenvalue_figure",
+    "ht_c_markdown",
     "ht_c_table",
+    "l1_figure",
+    "l2_figure",
+    "l2_markdown",
+    "l2s_figure",
+    "noise_markdown",
+    "norms_markdown",
+    "paths_markdown",
+    "pf_figure",
+    "pf_markdown",
+    "r1_figure",
+    "sigma1_figure",
+    "sigma1_markdown",
+    "spectrum_explorer",
+    "spectrum_figure",
+    "spectrum_player",
+    "summary_markdown",
     "is_primitive",
     "noise_experiment",
     "norm_1inf",
