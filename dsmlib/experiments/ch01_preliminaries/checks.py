@@ -21,7 +21,7 @@ from .experiments.noise import (
 from .experiments.norms import NormResult, PathResult, norm_experiment, path_experiment
 from .experiments.pieces import _decade, chi_mean
 from .experiments.spectra import PFResult, SpectraBundle, pf_experiment, spectra_experiment
-from .experiments.strict import StrictResult, strict_experiment
+from .experiments.strict import STRICT_MARGIN, StrictResult, strict_experiment
 from .tables import ht_c_table
 
 
@@ -439,7 +439,7 @@ def check_rc_pd(result: PathResult, rtol: float = 1e-12) -> Verdict:
                    severity=severity(part="conclusion"), **kw)
 
 
-def check_ht_l2s(result: StrictResult, margin: float = 10.0) -> Verdict:
+def check_ht_l2s(result: StrictResult, margin: float = STRICT_MARGIN) -> Verdict:
     r"""HT-L2S: is the contraction on V_perp strict (sigma_2 < 1) for a primitive DSM, so that every layer filters detail?
 
     Rule (fixed before the numbers). A contraction is *resolved* as strict when

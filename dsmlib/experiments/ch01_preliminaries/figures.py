@@ -13,7 +13,7 @@ from .._format import mtex as _m
 from .experiments.noise import ConcentrationResult, NoiseResult
 from .experiments.pieces import block_diagonal, chi_mean
 from .experiments.spectra import PFResult, SpectraBundle
-from .experiments.strict import StrictResult
+from .experiments.strict import STRICT_MARGIN, StrictResult
 
 __all__ = [
     "aa_figure",
@@ -135,13 +135,13 @@ def l2s_figure(result: StrictResult):
     lo, med, hi = (np.nanpercentile(gap, q, axis=-1) for q in (0, 50, 100))
     a.fill_between(T, lo, hi, color=COLORS["sinkhorn"], alpha=0.25, lw=0, label="min to max")
     a.plot(T, med, "o-", ms=3, color=COLORS["sinkhorn"], label="median")
-    a.axhline(10 * c.tol, color=COLORS["paper"], ls="--", lw=1, label=r"resolution $\tau = 10^{-5}$")
+    a.axhline(STRICT_MARGIN * c.tol, color=COLORS["paper"], ls="--", lw=1, label=r"resolution $\tau$")
     a.set(xscale="log", yscale="log", xlabel="temperature $T$", ylabel=r"$1 - \sigma_2(M)$, converged DSMs",
           ylim=(1e-6, 2))
     a.legend(loc="lower right")
     prim = result.bq_primitive
     data = [result.bq_sigma2[prim], result.bq_lam2[prim], result.bq_restricted_sq[prim]]
-    labels = [r"$\sigma_2(M)$", r"$|\lambda_2(M)|$", r"$\|M^2\|_{\mathcal V_\perp}$"]
+    labels = [r"$\sigma_2(M)$", r"$|\lambda_2(M)|$", r"$\|M^2\|_{\mathcal{V}_\perp}$"]
     for k, (x, col) in enumerate(zip(data, ("softmax", "accent", "theory"))):
         jit = k + 0.3 * (np.random.default_rng(k).random(x.size) - 0.5)  # seeded jitter
         b.scatter(jit, x, s=4, alpha=0.4, color=COLORS[col])

@@ -12,6 +12,9 @@ from ....cache import disk_cached
 from .pieces import _seeded_uniform, birkhoff_dsm, block_diagonal, random_permutations, restricted_norm
 from .spectra import FamilyConfig, algorithm1_outputs, family_spectra
 
+#: a contraction counts as strict when 1 - sigma_2 > STRICT_MARGIN x Algorithm 1's tolerance (HT-L2S's rule)
+STRICT_MARGIN: float = 10.0
+
 #: HT Exp. 1's temperature grid: 16 points, log-spaced over [1e-2, 1e1] (5 per decade)
 HT_TEMPERATURES: tuple[float, ...] = tuple(float(f"{t:.6g}") for t in np.logspace(-2, 1, 16))
 
