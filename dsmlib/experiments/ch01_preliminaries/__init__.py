@@ -116,6 +116,7 @@ from .tables import (  # noqa: F401
     summary_markdown,
 )
 from .._format import mtex as _m  # noqa: F401 (the notebook's number formatting)
+from .._format import sig as _sig  # noqa: F401
 from .._format import small as _tiny  # noqa: F401
 
 __all__ = [

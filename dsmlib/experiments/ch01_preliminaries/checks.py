@@ -77,7 +77,7 @@ def check_ht_c(bundle: SpectraBundle, claimed: float = 1e-7) -> Verdict:
 
 
 def check_ht_a1(bundle: SpectraBundle) -> Verdict:
-    """Positive Sinkhorn DSMs: one eigenvalue of modulus ~1, |lambda_2| < 1; sigma_1 = 1 to rounding when converged."""
+    """Positive Algorithm-1 matrices: one eigenvalue of modulus ~1, |lambda_2| < 1; sigma_1 = 1 to rounding when converged."""
     result, special = bundle.spectra, bundle.special
     c = result.config
     conv = result.converged[:, 0]
@@ -90,8 +90,10 @@ def check_ht_a1(bundle: SpectraBundle) -> Verdict:
     needed = special.n_unit[cyc] > 1 and special.mult_one[blk] >= 2 and special.n_unit[lazy] == 1
     s1_special = float(np.abs(special.sigma1 - 1).max())
     temps = ", ".join(_sig(t) for t in c.eig_temperatures)
+    n_unc = int((~conv[[c.temperatures.index(t) for t in c.eig_temperatures]]).sum())
     ev = (
-        f"{result.lam1.shape[-1]} positive Sinkhorn DSMs per $T \\in \\{{{temps}\\}}$: "
+        f"{result.lam1.shape[-1]} positive (so primitive) Algorithm-1 matrices per $T \\in \\{{{temps}\\}}$ "
+        f"({n_unc} of them unconverged; all have $\\mathbf 1^\\top M = \\mathbf 1^\\top$): "
         f"every one has a single eigenvalue of modulus $> 1 - 10^{{-9}}$ ({'yes' if single else 'no'}), "
         f"$\\lvert\\lambda_1 - 1\\rvert {_tex(_tiny(lam1_dev))}$, "
         r"min spectral gap $1 - \lvert\lambda_2\rvert$ = "
@@ -111,7 +113,8 @@ def check_ht_a1(bundle: SpectraBundle) -> Verdict:
     kw = dict(can_fail=can_fail, readings=[Reading(
         "Assumption 1 as written: a primitive DSM has a unique (simple, only unit-modulus) eigenvalue 1", head,
         f"smallest spectral gap $1 - \\lvert\\lambda_2\\rvert$ = {_sig(gap.min())} "
-        f"({result.lam1.shape[-1]} positive DSMs at $T = {_sig(min(c.eig_temperatures))}$)", papers_own=True)])
+        f"({result.lam1.shape[-1]} positive Algorithm-1 matrices at $T = {_sig(min(c.eig_temperatures))}$)",
+        papers_own=True)])
     if not needed:
         return verdict("HT-A1", "inconclusive", ev + "; the controls were not detected, so the count has no power", **kw)
     if ok:
