@@ -188,7 +188,7 @@ def _algorithm1_reference(n, T, size, rng, n_iter=200, tol=1e-6):
 
 def test_algorithm1_batch_is_bit_identical():
     from dsmlib.projections import layer_norm_inplace
-    from dsmlib.sinkhorn import algorithm1_batch
+    from dsmlib.algorithm1 import algorithm1_batch
 
     for seed, (n, T, size) in enumerate([(64, 0.3, 20), (64, 10.0, 20), (16, 0.05, 9), (16, 1.0, 3)]):
         A, nf = algorithm1_batch(n, T, size, np.random.default_rng(seed))
@@ -204,7 +204,7 @@ def test_algorithm1_batch_is_bit_identical():
 
 
 def test_algorithm1_batch_matches_random_dsm():
-    from dsmlib.sinkhorn import algorithm1_batch
+    from dsmlib.algorithm1 import algorithm1_batch
 
     A, nf = algorithm1_batch(16, 1.0, 5, np.random.default_rng(3))
     B = dsmlib.random_dsm(16, 1.0, size=5, rng=np.random.default_rng(3))

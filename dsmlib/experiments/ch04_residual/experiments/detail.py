@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from .... import sigma2
 from ...._validate import check_config_temperatures
 from ....cache import disk_cached
-from ....sinkhorn import algorithm1_batch
+from ....algorithm1 import algorithm1_batch
 from .common import _Q, _pool_index, make_inputs
 
 

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 from scipy import stats
 from .... import sigma2
 from ....projections import layer_norm_inplace
-from ....sinkhorn import algorithm1_batch
+from ....algorithm1 import algorithm1_batch
 from ....cache import disk_cached
 
 from .common import make_inputs

@@ -10,7 +10,7 @@ from .... import sigma2
 from ....cache import disk_cached
 
 from .common import _Q, make_inputs
-from ....sinkhorn import algorithm1_batch
+from ....algorithm1 import algorithm1_batch
 
 
 # ----------------------------------------------------------------------------- HT-DEEP at depth
