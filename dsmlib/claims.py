@@ -197,9 +197,6 @@ _UNTESTABLE = {
     "HT-ACC": (
         "a third-edition statement whose check is not built yet; a reader can test it by: compare the decay of ‖x⊥‖ across layers with σ₂ per layer against σ₂ = 1 (permutation) mixing at equal depth"
     ),
-    "HT-ESC": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: train or construct blocks with a learnable gain and with a non-DSM (row-stochastic) mixer and measure whether the output cosines recover at the same σ₂"
-    ),
     "RC-MIX": (
         "a third-edition statement whose check is not built yet; a reader can test it by: products of i.i.d. Sinkhorn matrices against their mean contraction E[σ₂] per factor, and products of reducible DSMs that do not mix"
     ),
