@@ -367,6 +367,17 @@ def test_tables_and_prob_text(proof, esc, snr, irrev, aff, wd, e2p):
         assert len(lines) >= 3 and len({ln.count("|") for ln in lines}) == 1  # a well-formed table
 
 
+def test_findings_list(esc, aff):
+    from dsmlib.experiments.ch03_snr_collapse import tables
+
+    vs = [claims.evaluate("HT-ESC", esc), claims.evaluate("HT-AFF", aff)]
+    md = tables.findings_list({"HT-AFF": "affine LN", "HT-ESC": "escape routes"}, vs)
+    assert md.startswith("**Findings** (1 of 2 confirmed)") and "{prf:ref}`HT-ESC <ht-esc>`" in md
+    assert "* Escape routes ({prf:ref}`HT-ESC <ht-esc>`): **qualified**, severity *scope*." in md
+    with pytest.raises(ValueError):
+        tables.findings_list({"HT-L3": "x"}, vs)
+
+
 def test_escape_figure(esc):
     import matplotlib
 

@@ -21,6 +21,7 @@ __all__ = [
     "affine_table",
     "e2_table",
     "escape_table",
+    "findings_list",
     "irrev_table",
     "prob_text",
     "proof_table",
@@ -138,3 +139,34 @@ def escape_table(result: EscapeResult) -> str:
             for k, v in st.items()]
     T = st["dsm"]["T"]
     return _table([f"mixer ($T = {T:g}$)", "median pair cosine [95 %]", r"median $\gamma$", "status"], rows)
+
+
+def findings_list(topics: dict[str, str], verdicts: list) -> str:
+    """The chapter's Findings as a short Markdown list: what is confirmed, then one line per other verdict.
+
+    Parameters
+    ----------
+    topics : dict of str to str
+        Claim id -> a few words naming what it is about, in the order to list them.
+    verdicts : list of Verdict
+        The computed verdicts of those ids (the notebook evaluates them; this view does not).
+
+    Raises
+    ------
+    ValueError
+        If the verdicts do not answer exactly the ids of ``topics``.
+    """
+    by_id = {v.claim_id: v for v in verdicts}
+    if set(by_id) != set(topics):
+        raise ValueError(f"verdicts must answer exactly {sorted(topics)}, got {sorted(by_id)}")
+    ref = lambda cid: f"{{prf:ref}}`{cid} <{cid.lower()}>`"  # noqa: E731
+    ok = [cid for cid in topics if by_id[cid].verdict == "confirmed"]
+    lines = [f"**Findings** ({len(ok)} of {len(topics)} confirmed):", ""]
+    if ok:
+        lines.append("* Confirmed: " + "; ".join(f"{topics[c]} ({ref(c)})" for c in ok) + ".")
+    for cid in topics:
+        v = by_id[cid]
+        if v.verdict != "confirmed":
+            sev = f", severity *{v.severity}*" if v.severity else ""
+            lines.append(f"* {topics[cid][0].upper() + topics[cid][1:]} ({ref(cid)}): **{v.verdict}**{sev}.")
+    return "\n".join(lines)
