@@ -352,7 +352,7 @@ def test_esc(esc):
     assert claims.evaluate("HT-ESC", dataclasses.replace(esc, cos=cos)).verdict == "inconclusive"
 
 
-def test_tables_and_prob_text(proof, esc, snr, irrev, aff, wd, e2p):
+def test_tables_and_prob_text(proof, esc, snr, irrev, aff, wd, e2p, l3, levy, t1):
     from dsmlib.experiments.ch03_snr_collapse import tables
 
     assert tables.prob_text(7.3e-26) == "$< 10^{-25}$" and tables.prob_text(0) == "0"
@@ -362,7 +362,8 @@ def test_tables_and_prob_text(proof, esc, snr, irrev, aff, wd, e2p):
     t = tables.proof_table(proof)
     assert "e-1" not in t and "| $\\varepsilon$ |" in t  # no raw exponents
     for md in (tables.escape_table(esc), tables.snr_table(snr), tables.irrev_table(irrev), tables.affine_table(aff),
-               tables.wedin_table(wd), tables.e2_table(e2p)):
+               tables.wedin_table(wd), tables.e2_table(e2p), tables.lemma3_table(l3), tables.levy_table(levy),
+               tables.theorem1_table(t1)):
         lines = [ln for ln in md.splitlines() if ln.startswith("|")]
         assert len(lines) >= 3 and len({ln.count("|") for ln in lines}) == 1  # a well-formed table
 
@@ -383,6 +384,7 @@ def test_escape_figure(esc):
 
     matplotlib.use("Agg")
     fig = ch.escape_figure(esc)
+    fig.canvas.draw()  # renders every label (mathtext errors surface here)
     ax = fig.axes[0]
     assert ax.get_xlabel() and ax.get_ylabel() and ax.get_xscale() == "log"
     assert len(fig.legends) == 1

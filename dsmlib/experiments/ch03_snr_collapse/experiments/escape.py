@@ -41,7 +41,7 @@ MIXER_LABELS: dict[str, str] = {
     "dsm": "DSM (Algorithm 1)",
     "scaled": r"DSM, scale $1/\sigma_2$ before the noise",
     "softmax": "row-stochastic Softmax, same scores",
-    "free": r"unconstrained, $\mathcal N(0, 1/n)$ entries",
+    "free": r"unconstrained, $\mathcal{N}(0, 1/n)$ entries",
 }
 #: registered before the run: the DSM block is trapped where its median output pair cosine
 #: is below this (the collapsed law has sd 1/sqrt(n-1) = 0.126 at n = 64)
