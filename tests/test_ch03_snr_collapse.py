@@ -379,6 +379,18 @@ def test_findings_list(esc, aff):
         tables.findings_list({"HT-L3": "x"}, vs)
 
 
+def test_summary_table(l3, levy, t1, aff, esc):
+    from dsmlib.experiments.ch03_snr_collapse import tables
+
+    ids = ["HT-L3", "HT-LEVY", "HT-T1", "HT-AFF", "HT-ESC"]
+    res = {"HT-L3": l3, "HT-LEVY": levy, "HT-T1": t1, "HT-AFF": aff, "HT-ESC": esc}
+    vs = [claims.evaluate(cid, res[cid]) for cid in ids]
+    md = tables.summary_table(vs, res)
+    assert md.count("\n") == len(ids) + 1 and "worst ratio" in md and "(Softmax)" in md
+    with pytest.raises(ValueError):
+        tables.summary_table(vs, {})
+
+
 def test_escape_figure(esc):
     import matplotlib
 

@@ -29,6 +29,7 @@ __all__ = [
     "prob_text",
     "proof_table",
     "snr_table",
+    "summary_table",
     "wedin_table",
 ]
 
@@ -205,3 +206,57 @@ def theorem1_table(result) -> str:
     rows = [[str(int((st == 0).sum())), str(int((st == 1).sum())), str(int((st == 2).sum())), f"{worst:.4f}"]]
     return _table([r"informative cells ($\gamma \le 1/8$)", "vacuous", "violated",
                    "largest failure rate, informative"], rows)
+
+
+def _n_l3(r) -> str:
+    inside = r.r <= 0.5
+    w = max(float(r.ratio_opt[inside].max()), float(r.de_inside[2]))
+    return f"worst ratio {w:.3f} under the side condition (stated 4)"
+
+
+def _n_levy(r) -> str:
+    inf = r.bound < 1
+    return f"exact tail at most {_sig(float(np.max(r.exact[inf] / r.bound[inf])), 2)} of the bound where it is $< 1$"
+
+
+def _n_t1(r) -> str:
+    from .experiments.snr import theorem1_cells
+
+    st = theorem1_cells(r)["status"][np.asarray(r.config.gammas) <= 0.125]
+    return f"{int((st == 2).sum())} of {int((st == 0).sum())} informative cells violated"
+
+
+def _n_aff(r) -> str:
+    i = int(np.argmin(np.median(r.gamma, axis=1)))
+    gain = r.align[i][:, 1:3] - r.align[i][:, :1]
+    hi = gain.mean(axis=0) + 2.26 * gain.std(axis=0, ddof=1) / np.sqrt(gain.shape[0])
+    return f"alignment gain of a fitted affine map at most {float(hi.max()):.3f} (upper 95 % limit; refutes at 0.05)"
+
+
+#: the deciding number of the checks that have a single reading, from their results
+_NUMBERS = {"HT-L3": _n_l3, "HT-LEVY": _n_levy, "HT-T1": _n_t1, "HT-AFF": _n_aff}
+
+
+def summary_table(verdicts: list, results: dict) -> str:
+    """One row per claim: verdict, severity and the one number that decides it.
+
+    The number is the paper's own reading's where the verdict has readings, else computed from
+    the claim's result (``results[claim_id]``) for the single-reading checks of this chapter.
+
+    Raises
+    ------
+    ValueError
+        If a single-reading claim has no result or no number rule.
+    """
+    rows = []
+    for v in verdicts:
+        own = [r for r in v.readings if r.papers_own]
+        if own:
+            num = own[0].number
+        elif v.claim_id in _NUMBERS and v.claim_id in results:
+            num = _NUMBERS[v.claim_id](results[v.claim_id])
+        else:
+            raise ValueError(f"no deciding number for {v.claim_id}: pass its result")
+        ref = f"{{prf:ref}}`{v.claim_id} <{v.claim_id.lower()}>`"
+        rows.append([ref, v.verdict, v.severity or "", num])
+    return _table(["claim", "verdict", "severity", "deciding number"], rows, align="---")
