@@ -359,7 +359,8 @@ def check_ht_t1p(result: ProofResult) -> Verdict:
     readings = [
         Reading("the proof as written (Lemma 3 with its constant 4: step 2 needs every noise norm at or above its "
                 "mean; step 3 with exponent n - 2)", "refuted",
-                f"step 2's event fails in {_sig(100 * st['p2'].mean())} % of pairs", papers_own=True),
+                f"step 2's event fails in {_sig(100 * st['p2'].mean())} % of pairs (with the sharp constant: "
+                f"{p_sharp_txt}); step 3 needs $C = 2e^{{\\varepsilon^2}}$", papers_own=True),
         Reading("the same proof with Lemma 3's sharp constant 1.035", "refuted",
                 f"step 2 fails with probability {p_sharp_txt}; step 3 needs $C = 2e^{{\\varepsilon^2}}$, "
                 f"up to {_sig(ratio.max(), 3)}$\\times$ the stated 2"),
@@ -379,16 +380,19 @@ def _p(x: float) -> str:
     return "$< 10^{-6}$" if x < 1e-6 else _m(_sig(x, 1))
 
 
-def _e2_reading(gam: list[float], ok: list[bool], Ts: tuple[float, ...], contrast: bool) -> tuple[str, str]:
-    """Verdict of one reading of HT-E2 from the settings inside gamma < 0.1 and whether they pass."""
+def _e2_reading(gam: list[float], st: list[dict], Ts: tuple[float, ...], contrast: bool) -> tuple[str, str]:
+    """Verdict of one reading of HT-E2 from the settings inside gamma < 0.1 and their statistics."""
+    ok = [bool(s["eq_mean"] and s["eq_sd"] and s["eq_beta"] and s["eq_gauss"]) for s in st]
     inside = [k for k, gm in enumerate(gam) if gm < 0.1]
     if not inside or not contrast:
         return "inconclusive", "no setting inside $\\gamma < 0.1$" if not inside else "no high-SNR contrast"
     good = [k for k in inside if ok[k]]
-    where = ", ".join(f"$T = {_sig(Ts[k])}$" for k in inside)
+    dist = "; ".join(f"$T = {_sig(Ts[k])}$ ($\\gamma$ {_sig(gam[k])}): distance + band "
+                     f"{max(st[k]['d_beta'], st[k]['d_gauss']) + st[k]['band']:.4f} vs margin {st[k]['dist_margin']:.3f}"
+                     for k in inside)
     if len(good) == len(inside):
-        return "confirmed", f"all equivalent at {where}"
-    return ("qualified" if good else "refuted"), f"equivalent at {len(good)} of {len(inside)} settings ({where})"
+        return "confirmed", f"all four equivalences hold; {dist}"
+    return ("qualified" if good else "refuted"), f"equivalent at {len(good)} of {len(inside)} settings; {dist}"
 
 
 def check_ht_e2(result: E2Result) -> Verdict:
@@ -407,8 +411,6 @@ def check_ht_e2(result: E2Result) -> Verdict:
     g_low = [float(np.median(g)) for g in result.gamma_low]
     g_app = [float(np.median(s2)) / c.nu for s2 in result.sigma2_low]  # unit x_perp
     g_hi = float(np.median(result.gamma_high))
-    passes = lambda s: bool(s["eq_mean"] and s["eq_sd"] and s["eq_beta"] and s["eq_gauss"])  # noqa: E731
-    ok2, ok1 = [passes(s) for s in second], [passes(s) for s in first]
     contrast = hi["mean_lo"] > hi["mean_margin"]
     parts = []
     for T, g, ga, s, s1 in zip(c.t_low, g_low, g_app, second, first):
@@ -432,9 +434,9 @@ def check_ht_e2(result: E2Result) -> Verdict:
         + f". Contrast $T = {_sig(c.t_high)}$ (median $\\gamma$ {_sig(g_hi)}): mean {hi['mean']:.3f}, "
         f"{'far outside' if contrast else 'NOT outside'} the margin."
     )
-    v_app, n_app = _e2_reading(g_app, ok2, c.t_low, contrast)
-    v_ex, n_ex = _e2_reading(g_low, ok2, c.t_low, contrast)
-    v_1, n_1 = _e2_reading(g_low, ok1, c.t_low, contrast)
+    v_app, n_app = _e2_reading(g_app, second, c.t_low, contrast)
+    v_ex, n_ex = _e2_reading(g_low, second, c.t_low, contrast)
+    v_1, n_1 = _e2_reading(g_low, first, c.t_low, contrast)
     readings = [
         Reading(r"$\gamma$ as Eq. 4's $\sigma_2\lVert x_\perp\rVert/\nu$, the value Algorithm 1 measures "
                 "(second-edition margins)", v_app, n_app, papers_own=True),

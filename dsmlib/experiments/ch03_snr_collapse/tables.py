@@ -230,7 +230,7 @@ def _n_aff(r) -> str:
     i = int(np.argmin(np.median(r.gamma, axis=1)))
     gain = r.align[i][:, 1:3] - r.align[i][:, :1]
     hi = gain.mean(axis=0) + 2.26 * gain.std(axis=0, ddof=1) / np.sqrt(gain.shape[0])
-    return f"alignment gain of a fitted affine map at most {float(hi.max()):.3f} (upper 95 % limit; refutes at 0.05)"
+    return f"alignment gain of a fitted affine map at most {_sig(float(hi.max()), 2)} (upper 95 % limit; refutes at 0.05)"
 
 
 #: the deciding number of the checks that have a single reading, from their results
