@@ -230,7 +230,9 @@ def _n_aff(r) -> str:
     i = int(np.argmin(np.median(r.gamma, axis=1)))
     gain = r.align[i][:, 1:3] - r.align[i][:, :1]
     hi = gain.mean(axis=0) + 2.26 * gain.std(axis=0, ddof=1) / np.sqrt(gain.shape[0])
-    return f"alignment gain of a fitted affine map at most {_sig(float(hi.max()), 2)} (upper 95 % limit; refutes at 0.05)"
+    txt = [_sig(h, 2) if abs(h) >= 1e-9 else "0 (to rounding)" for h in hi]
+    return (f"upper 95 % limit of the alignment gain: scalar {txt[0]}, per-coordinate {txt[1]} "
+            "(refutes from 0.05)")
 
 
 #: the deciding number of the checks that have a single reading, from their results
