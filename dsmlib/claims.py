@@ -188,9 +188,6 @@ _UNTESTABLE = {
         "24 layers, d_model 128, 4 heads, max pooling), which trains both attentions and prints the same path "
         "analysis and pre-registered test"
     ),
-    "HT-ESC": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: train or construct blocks with a learnable gain and with a non-DSM (row-stochastic) mixer and measure whether the output cosines recover at the same σ₂"
-    ),
     "RC-L1P": (
         "a third-edition statement whose check is not built yet; a reader can test it by: follow the sketch literally (composition of C and R, iterate, use Q² = Q) and compare its coefficient with the measured first-order term"
     ),

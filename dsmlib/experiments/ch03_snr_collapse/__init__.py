@@ -1,5 +1,5 @@
 r"""Chapter 3: SNR collapse under LayerNorm (claims HT-L3, HT-SNR, HT-LEVY, HT-T1, HT-T1P, HT-E2,
-HT-AFF, HT-WEDIN, HT-IRREV).
+HT-AFF, HT-WEDIN, HT-IRREV, HT-ESC).
 
 The package of ``chapters/03_snr_collapse.ipynb``, split by concern:
 
@@ -7,9 +7,10 @@ The package of ``chapters/03_snr_collapse.ipynb``, split by concern:
   (seeds, DSM batches), ``snr`` (Lemma 3, Eq. 4, Levy, Theorem 1's statement), ``collapse``
   (Exp. 2's data, affine LN, Wedin), ``proof`` (Theorem 1's proof, HT-T1P), ``e2`` (the
   pre-registered equivalence test of Exp. 2, HT-E2), ``irrev`` (invertibility on
-  :math:`\mathcal V_\perp` with and without noise, HT-IRREV);
+  :math:`\mathcal V_\perp` with and without noise, HT-IRREV), ``escape`` (a scale and non-DSM
+  mixing in HT's block, HT-ESC);
 * :mod:`.checks` -- one check per claim id and :data:`CHECKS`, the chapter's table;
-* :mod:`.figures` -- the chapter's figures.
+* :mod:`.figures` -- the chapter's figures; :mod:`.tables` -- its tables (Markdown).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .checks import (  # noqa: F401
     CHECKS,
     check_ht_aff,
     check_ht_e2,
+    check_ht_esc,
     check_ht_irrev,
     check_ht_l3,
     check_ht_levy,
@@ -36,7 +38,17 @@ from .experiments import (  # noqa: F401
     E2Result,
     E2_ALPHA,
     E2_DIST_MARGIN,
+    E2_DIST_MARGIN_COHERENT,
     E2_DSMS,
+    ESCAPE,
+    EscapeConfig,
+    EscapeResult,
+    MIXERS,
+    MIXER_LABELS,
+    TRAP,
+    escape_experiment,
+    escape_status,
+    lemma3_step2_failure,
     E2_MEAN_MARGIN,
     E2_PAIRS,
     E2_SD_MARGIN,
@@ -84,8 +96,10 @@ from .experiments import (  # noqa: F401
     unit_detail,
     wedin_experiment,
 )
+from . import tables  # noqa: F401
 from .figures import (  # noqa: F401
     e2_figure,
+    escape_figure,
     hist_figure,
     irrev_figure,
     lemma3_figure,
@@ -108,6 +122,17 @@ __all__ = [
     "E2Result",
     "E2_ALPHA",
     "E2_DIST_MARGIN",
+    "E2_DIST_MARGIN_COHERENT",
+    "ESCAPE",
+    "EscapeConfig",
+    "EscapeResult",
+    "MIXERS",
+    "MIXER_LABELS",
+    "TRAP",
+    "check_ht_esc",
+    "escape_experiment",
+    "escape_status",
+    "lemma3_step2_failure",
     "E2_DSMS",
     "E2_MEAN_MARGIN",
     "E2_PAIRS",
@@ -149,6 +174,8 @@ __all__ = [
     "detail_basis",
     "dsm_batch",
     "e2_figure",
+    "escape_figure",
+    "tables",
     "e2_prereg_experiment",
     "e2_stats",
     "hist_figure",

@@ -36,6 +36,19 @@ from .e2 import (
     e2_prereg_experiment,
     e2_stats,
 )
+from .escape import (
+    ESCAPE,
+    EscapeConfig,
+    EscapeResult,
+    MIXERS,
+    MIXER_LABELS,
+    TRAP,
+    block_cosines,
+    escape_experiment,
+    escape_status,
+    median_ci,
+    softmax_batch,
+)
 from .irrev import (
     COND_MAX,
     IrrevConfig,
@@ -50,6 +63,7 @@ from .irrev import (
 from .proof import (
     E2_ALPHA,
     E2_DIST_MARGIN,
+    E2_DIST_MARGIN_COHERENT,
     E2_DSMS,
     E2_MEAN_MARGIN,
     E2_PAIRS,
@@ -58,6 +72,7 @@ from .proof import (
     E2_T_LOW,
     ProofConfig,
     ProofResult,
+    lemma3_step2_failure,
     proof_steps,
     theorem1_proof_experiment,
 )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
-from .... import layer_norm, random_dsm
+from .... import layer_norm, random_dsm, sigma2
 from ....cache import disk_cached
 from ....noise import gaussian_noise, snr
 
@@ -14,6 +14,7 @@ from .common import SEEDS, dsm_batch, unit_detail
 from .proof import (
     E2_ALPHA,
     E2_DIST_MARGIN,
+    E2_DIST_MARGIN_COHERENT,
     E2_DSMS,
     E2_MEAN_MARGIN,
     E2_PAIRS,
@@ -41,12 +42,16 @@ class E2Config:
 
 @dataclass(frozen=True)
 class E2Result:
-    """Output cosines, grouped by DSM.
+    r"""Output cosines, grouped by DSM.
 
     Attributes
     ----------
     cos_low, gamma_low : ndarray, shape (n_low, n_dsm, pairs)
+        Output cosines and the exact :math:`\gamma = \|s\|/\mathbb E\|\mathcal P_\perp\xi\|`.
     cos_high, gamma_high : ndarray, shape (n_dsm_high, pairs)
+    sigma2_low : ndarray, shape (n_low, n_dsm)
+        :math:`\sigma_2` of each DSM: Eq. 4's computable :math:`\gamma \approx \sigma_2\lVert x_\perp\rVert/\nu`
+        is ``sigma2_low / nu`` (unit :math:`x_\perp`).
     """
 
     config: E2Config
@@ -54,6 +59,7 @@ class E2Result:
     gamma_low: NDArray[np.float64]
     cos_high: NDArray[np.float64]
     gamma_high: NDArray[np.float64]
+    sigma2_low: NDArray[np.float64]
 
 
 def _pairs(M: NDArray, c: E2Config, rng: np.random.Generator) -> tuple[NDArray, NDArray]:
@@ -85,13 +91,15 @@ def e2_prereg_experiment(config: E2Config = E2Config()) -> E2Result:
     D = len(c.seeds) * c.dsms_per_seed
     cos = np.empty((len(c.t_low), D, c.pairs_per_dsm))
     gam = np.empty_like(cos)
+    s2 = np.empty((len(c.t_low), D))
     for i, T in enumerate(c.t_low):
         for j, s in enumerate(c.seeds):  # one seed block (dsms_per_seed DSMs) in memory at a time
             M = random_dsm(c.n, T, size=c.dsms_per_seed, rng=np.random.default_rng([s, 1000 + i]), warn=False)
             sl = slice(j * c.dsms_per_seed, (j + 1) * c.dsms_per_seed)
             cos[i, sl], gam[i, sl] = _pairs(M, c, rng)
+            s2[i, sl] = sigma2(M)
     ch, gh = _pairs(dsm_batch(c.n, c.t_high, c.seeds, c.high_per_seed), c, rng)
-    return E2Result(c, cos, gam, ch, gh)
+    return E2Result(c, cos, gam, ch, gh, s2)
 
 
 def _cluster_mean(x: NDArray) -> tuple[float, float, float]:
@@ -104,17 +112,33 @@ def _cluster_mean(x: NDArray) -> tuple[float, float, float]:
     return m, se, (se / se_iid) ** 2 if se_iid > 0 else 1.0
 
 
-def e2_stats(cos: NDArray, n: int, alpha: float = E2_ALPHA) -> dict[str, float]:
-    """The pre-registered statistics of one setting; ``cos`` has shape (n_dsm, pairs).
+def e2_stats(cos: NDArray, n: int, alpha: float = E2_ALPHA, *, dist_margin: float = E2_DIST_MARGIN,
+             band_at: str = "deff") -> dict[str, float]:
+    """The equivalence statistics of one setting; ``cos`` has shape (n_dsm, pairs).
+
+    Parameters
+    ----------
+    cos : ndarray, shape (n_dsm, pairs)
+    n : int
+    alpha : float
+    dist_margin : float
+        Kolmogorov-distance margin (first edition :data:`E2_DIST_MARGIN`; second edition
+        :data:`E2_DIST_MARGIN_COHERENT`, the distance the mean margin allows).
+    band_at : {'deff', 'dsms'}
+        Effective sample size of the DKW band: ``R / deff`` (first edition) or the number of
+        DSMs (second edition: conservative, pairs of one DSM share it).
 
     Returns
     -------
     dict with the mean and its ``1 - 2 alpha`` interval (``mean_lo``, ``mean_hi``), the
     sd ratio and its interval, ``deff`` (design effect), ``d_beta``, ``d_gauss`` (Kolmogorov
-    distances), ``band`` (DKW half-width at ``R / deff``), ``d_beta_gauss`` (distance
-    between the two reference laws), KS and D'Agostino p-values, ``kurt`` and its SE, and
-    the four booleans ``eq_mean``, ``eq_sd``, ``eq_beta``, ``eq_gauss``.
+    distances), ``band`` (DKW half-width), ``d_mean`` (the distance a pure mean shift of the
+    Gaussian would give), ``d_beta_gauss`` (distance between the two reference laws), KS and
+    D'Agostino p-values, ``kurt`` and its SE, and the four booleans ``eq_mean``, ``eq_sd``,
+    ``eq_beta``, ``eq_gauss``.
     """
+    if band_at not in ("deff", "dsms"):
+        raise ValueError(f"band_at must be 'deff' or 'dsms', got {band_at!r}")
     x = np.asarray(cos, dtype=float)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"cos must have shape (n_dsm >= 2, pairs), got {x.shape}")
@@ -128,7 +152,8 @@ def e2_stats(cos: NDArray, n: int, alpha: float = E2_ALPHA) -> dict[str, float]:
     beta = stats.beta(a, a, loc=-1, scale=2)
     gauss = stats.norm(0.0, s0)
     ks_b, ks_g = stats.kstest(flat, beta.cdf), stats.kstest(flat, gauss.cdf)
-    band = float(np.sqrt(np.log(2 / alpha) / (2 * R / max(deff, 1.0))))
+    r_eff = R / max(deff, 1.0) if band_at == "deff" else float(x.shape[0])
+    band = float(np.sqrt(np.log(2 / alpha) / (2 * r_eff)))
     t = np.linspace(-1, 1, 20001)
     d_bg = float(np.max(np.abs(beta.cdf(t) - gauss.cdf(t))))
     sd_lo = np.sqrt(max(v - z * vse, 0.0)) / s0
@@ -138,10 +163,11 @@ def e2_stats(cos: NDArray, n: int, alpha: float = E2_ALPHA) -> dict[str, float]:
         "R": float(R), "mean": m, "mean_lo": m - z * se, "mean_hi": m + z * se, "mean_margin": mm,
         "sd_ratio": float(np.sqrt(v) / s0), "sd_lo": float(sd_lo), "sd_hi": float(sd_hi), "deff": deff,
         "d_beta": float(ks_b.statistic), "d_gauss": float(ks_g.statistic), "band": band, "d_beta_gauss": d_bg,
+        "d_mean": float(2 * stats.norm.cdf(abs(m) / (2 * s0)) - 1), "dist_margin": float(dist_margin),
         "p_ks_beta": float(ks_b.pvalue), "p_ks_gauss": float(ks_g.pvalue), "p_normal": float(stats.normaltest(flat).pvalue),
         "kurt": float(stats.kurtosis(flat)), "kurt_se": float(np.sqrt(24 / R)), "kurt_beta": -6 / (n + 1),
         "eq_mean": bool(-mm < m - z * se and m + z * se < mm),
         "eq_sd": bool(1 - E2_SD_MARGIN < sd_lo and sd_hi < 1 + E2_SD_MARGIN),
-        "eq_beta": bool(ks_b.statistic + band < E2_DIST_MARGIN),
-        "eq_gauss": bool(ks_g.statistic + band < E2_DIST_MARGIN),
+        "eq_beta": bool(ks_b.statistic + band < dist_margin),
+        "eq_gauss": bool(ks_g.statistic + band < dist_margin),
     }

@@ -11,6 +11,7 @@ from ....cache import disk_cached
 from ....noise import expected_projected_noise_norm, gaussian_noise, sphere_coordinate_tail
 
 from .common import SEEDS, clopper_pearson, dsm_batch, unit_detail
+from .snr import lemma3_sup
 
 
 @dataclass(frozen=True)
@@ -180,11 +181,40 @@ def proof_steps(result: ProofResult, alpha: float = 0.05) -> dict[str, NDArray]:
 
 
 
+def lemma3_step2_failure(n: int, nu: float, gamma: float = 0.125, constant: float | None = None) -> tuple[float, float]:
+    r"""Exact probability that step 2 of Theorem 1's proof fails for either of two independent noises.
+
+    With Lemma 3's constant ``L`` (default: the sharp :math:`4\sin(\pi/12) = 1.035` under the side
+    condition, :func:`lemma3_sup` at 1/2), Lemma 3 gives
+    :math:`\|u - u_{noise}\| \le L\|s\|/\|\mathcal P_\perp\xi\|`, which is :math:`\le 4\gamma` iff
+    :math:`\|\mathcal P_\perp\xi\| \ge (L/4)\,\mathbb E\|\mathcal P_\perp\xi\|`; the side condition needs
+    :math:`\|\mathcal P_\perp\xi\| \ge 2\gamma\,\mathbb E\|\mathcal P_\perp\xi\|`. Step 2 fails iff the
+    noise norm is below the larger threshold (chi law, :math:`n - 1` degrees of freedom).
+
+    Returns
+    -------
+    threshold : float
+        The threshold as a fraction of :math:`\mathbb E\|\mathcal P_\perp\xi\|`.
+    p_fail : float
+        :math:`1 - (1 - q)^2`, :math:`q` the chi-law probability of one noise norm below it.
+    """
+    if n < 3 or nu <= 0 or not 0 <= gamma <= 0.125:
+        raise ValueError(f"need n >= 3, nu > 0 and 0 <= gamma <= 1/8, got {n}, {nu}, {gamma}")
+    L = float(lemma3_sup(0.5)) if constant is None else float(constant)
+    frac = max(L / 4.0, 2.0 * gamma)
+    q = float(stats.chi.cdf(frac * expected_projected_noise_norm(n, nu) * np.sqrt(n) / nu, n - 1))
+    return frac, q * (2.0 - q)
+
+
 #: pre-registered design (fixed before the run; see the module docstring)
 E2_ALPHA = 0.05
 E2_MEAN_MARGIN = 0.1  # in units of s0 = 1/sqrt(n-1)
 E2_SD_MARGIN = 0.05  # relative
-E2_DIST_MARGIN = 0.02  # Kolmogorov distance
+E2_DIST_MARGIN = 0.02  # Kolmogorov distance (first edition)
+#: second edition (issue 22): the distance margin the mean margin itself allows -- the Kolmogorov
+#: distance between N(0, s0^2) and N(0.1 s0, s0^2), 2 Phi(0.05) - 1 = 0.0399; a 0.02 margin
+#: would halve what the mean margin already accepts
+E2_DIST_MARGIN_COHERENT = float(2 * stats.norm.cdf(E2_MEAN_MARGIN / 2) - 1)
 E2_T_LOW: tuple[float, ...] = (5.0, 10.0)
 E2_T_HIGH = 0.1
 E2_DSMS = 10_000
