@@ -179,6 +179,7 @@ def test_rc_f4_similarity():
 
 def test_evidence_states_power():
     v = checks.check_rc_f1(_result())
+    assert v.can_fail == checks.CAN_FAIL and "opposite direction" in v.can_fail
     assert "detectable" in v.evidence and "Seeds 2-7" in v.evidence
 
 
