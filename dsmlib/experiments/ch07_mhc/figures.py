@@ -19,13 +19,15 @@ from .experiments import (
     line_sigma2,
 )
 
-__all__ = ["RECIPE_COLORS", "explore_figure", "fig_ds", "fig_gain", "fig_line", "fig_norm", "fig_s2"]
+__all__ = ["RECIPE_COLORS", "RECIPE_MARKERS", "explore_figure", "fig_ds", "fig_gain", "fig_line", "fig_norm", "fig_s2"]
 
 #: one colour per recipe
 RECIPE_COLORS = {
     "v4": "#1f77b4", "paper": "#7f7f7f", "megatron": "#17becf", "lucidrains": "#ff7f0e",
     "tokenbender": "#9467bd", "mhc_lite_sinkhorn": "#2ca02c", "mhc_lite": "#d62728",
 }
+#: one marker per recipe (curves that coincide stay visible)
+RECIPE_MARKERS = dict(zip(RECIPE_COLORS, "osD^vx+"))
 #: values below this are drawn at it (float64 floor of sigma_2 of products)
 DRAW_FLOOR = 1e-17
 
@@ -86,7 +88,8 @@ def fig_ds(result: DSResult):
     for j, dt in enumerate(result.dtypes):
         ax = axes.flat[j]
         for i, name in enumerate(result.recipes):
-            ax.plot(r, q[i, j], "o-", ms=3, color=RECIPE_COLORS[name], label=name)
+            ax.plot(r, q[i, j], "-", marker=RECIPE_MARKERS[name], ms=4, mfc="none", color=RECIPE_COLORS[name],
+                    label=name)
         ax.axhline(DS_TOL, color="k", lw=0.8)
         ax.axhline(BF16_LEVEL, color="k", lw=0.8, ls=":")
         ax.axvline(LEARNED_GAP, color="0.5", lw=0.8, ls="--")
@@ -116,7 +119,7 @@ def fig_gain(result: GainResult, dtype: str = "bfloat16"):
         ax.set_title(side)
         ax.set_xlabel("factors $k$")
     axes[0, 0].set_ylabel("Amax gain of the composite (max over chains)")
-    axes[0, 1].legend(loc="upper left", fontsize=8)
+    axes[0, 1].legend(loc="center", ncol=2, fontsize=8)  # the empty band between 1.15 and 1.55
     return fig
 
 
