@@ -201,3 +201,10 @@ def test_learned_logits_give_a_096_diagonal_in_the_limit():
         r = dataclasses.replace(mhc.RECIPES[name], iterations=200, eps=0.0) if name != "mhc_lite" else name
         H = mhc.h_res(L, r)
         np.testing.assert_allclose(np.diagonal(H, axis1=-2, axis2=-1), 0.96, atol=1e-12)
+
+
+def test_prose_numbers_are_formatted_strings():
+    """The numbers the prose quotes exist for any result and are non-empty strings."""
+    nums = ch.prose_numbers(s2_result(), ex.line_experiment(), gain_result(), ds_result())
+    assert all(isinstance(v, str) and v for v in nums.values())
+    assert nums["mhc-half-lite"] == "more than 122"  # synthetic mHC-lite keeps half to the end

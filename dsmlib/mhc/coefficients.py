@@ -82,7 +82,7 @@ def init_logits(
         phi = gen.uniform(-a, a, size=(b, m_res, width))
         x = gen.standard_normal((b, width))
         x_tilde = x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True))
-        out[start:start + b] = r.alpha * np.einsum("bkj,bj->bk", phi, x_tilde) + bias
+        out[start:start + b] = r.alpha * (phi @ x_tilde[..., None])[..., 0] + bias  # batched BLAS matvec
     return out.reshape(shape + ((n, n) if r.method == "sinkhorn" else (m_res,)))
 
 

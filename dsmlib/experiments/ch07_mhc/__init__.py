@@ -40,7 +40,7 @@ from .experiments import (  # noqa: F401
     s2_experiment,
 )
 from .figures import explore_figure, fig_ds, fig_gain, fig_line, fig_norm, fig_s2  # noqa: F401
-from .tables import ds_table, gain_table, recipe_table, s2_table  # noqa: F401
+from .tables import ds_table, gain_table, prose_numbers, recipe_table, s2_table  # noqa: F401
 
 #: the chapter's ids with a few words each, for the Findings line
 FINDING_TOPICS = {
@@ -56,6 +56,7 @@ __all__ = [
     "CHECKS", "DSConfig", "FINDING_IDS", "FINDING_TOPICS", "GainConfig", "LAYERS", "LEARNED_GAP", "LineConfig",
     "NormConfig", "S2Config", "check_bk_mhcds", "check_bk_mhcgain", "check_bk_mhcline", "check_bk_mhcnorm",
     "check_bk_mhcs2", "ds_experiment", "ds_table", "explore_figure", "fig_ds", "fig_gain", "fig_line", "fig_norm",
-    "fig_s2", "gain_experiment", "gain_table", "line_experiment", "norm_experiment", "recipe_table", "s2_experiment",
+    "fig_s2", "gain_experiment", "gain_table", "line_experiment", "norm_experiment", "prose_numbers", "recipe_table",
+    "s2_experiment",
     "s2_table",
 ]

@@ -163,12 +163,16 @@ def check_bk_mhcds(result: DSResult) -> Verdict:
     lite = names.index("mhc_lite")
     fail_c = [d for j, d in enumerate(dts) if np.any(q[lite, j] > LITE_TOL[d])]
     worst_a = {names[i]: float(np.max(q[i, :2][:, low])) for i in sink}
+    margins = {i: float(q[i, bf].min() / BF16_LEVEL) for i in bf16_out}
+    closest = min(margins, key=margins.get)
+    margin = margins[closest]
     ev = (f"95th percentile over {result.config.draws} draws, effective ranges up to {LEARNED_GAP:.2f}, float32: "
           + ", ".join(f"{n} {small(v, 1e-5, 2)}" for n, v in worst_a.items())
           + f" (tolerance {sig(DS_TOL)}); at range {ranges[-1]:g}, float64: "
           + ", ".join(f"{n} {small(q[i, 0, -1], 1e-12, 2)}" for i, n in enumerate(names))
           + f"; recipes handing over bf16 at or above bf16's rounding level {sig(BF16_LEVEL, 3)} at every range: "
           + ", ".join(f"{names[i]} {'no' if names[i] in fail_b else 'yes'}" for i in bf16_out)
+          + f" (closest: {names[closest]} at {margin:.2f} times the level)"
           + "; mHC-lite within a few units of rounding: "
           + ", ".join(f"{d} {'no' if d in fail_c else 'yes'}" for d in dts) + ".")
     can_fail = ("a recipe can miss the tolerance within its iteration count (slow Sinkhorn at large range), "

@@ -84,6 +84,14 @@ class S2Result:
 
 
 @disk_cached
+def init_stack(name: str, chains: int, depth: int, hidden: int, seed: int) -> np.ndarray:
+    """Initial logits of recipe ``name``, ``(chains, depth, ...)``, seeded by ``[seed, recipe index]``;
+    shared by :func:`s2_experiment` and :func:`gain_experiment` (common random numbers, drawn once)."""
+    i = RECIPE_NAMES.index(name)
+    return mhc.init_logits(name, N_STREAMS, batch=(chains, depth), hidden=hidden, rng=np.random.default_rng([seed, i]))
+
+
+@disk_cached
 def s2_experiment(config: S2Config = S2Config()) -> S2Result:
     """H_res at each recipe's initialisation (its real logit scale), sigma_2 per factor, sigma_2 of
     the running products as the code applies them (H or H^T) and HT's bound (cumulative product)."""
@@ -91,8 +99,7 @@ def s2_experiment(config: S2Config = S2Config()) -> S2Result:
     sig, prod, bound, err, rng_ = [], [], [], [], []
     for i, name in enumerate(RECIPE_NAMES):
         r = mhc.RECIPES[name]
-        L = mhc.init_logits(name, N_STREAMS, batch=(config.chains, depth), hidden=config.hidden,
-                            rng=np.random.default_rng([config.seed, i]))
+        L = init_stack(name, config.chains, depth, config.hidden, config.seed)
         H = mhc.h_res(L, name)
         s = sigma2(H)
         sig.append(s)
@@ -188,8 +195,8 @@ def ds_experiment(config: DSConfig = DSConfig()) -> DSResult:
 # ----------------------------------------------------------------------------- BK-MHCGAIN
 @dataclass(frozen=True)
 class GainConfig:
-    """Composite Amax gain over ``depth`` factors: settings ``init`` (each recipe's initial logits)
-    and ``learned`` (gap LEARNED_GAP on the diagonal or the identity permutation, plus N(0, noise^2)
+    """Composite Amax gain over ``depth`` factors: settings ``init`` (each recipe's initial logits, the
+    stacks of BK-MHCS2 via :func:`init_stack`, seed ``init_seed``) and ``learned`` (gap LEARNED_GAP on the diagonal or the identity permutation, plus N(0, noise^2)
     effective logits), ``chains`` stacks; eps study on the V4 recipe."""
 
     depth: int = 122
@@ -199,6 +206,7 @@ class GainConfig:
     gain_dtypes: tuple[str, ...] = ("float32", "bfloat16")
     hidden: int = 256
     seed: int = 2
+    init_seed: int = S2Config.seed
 
 
 @dataclass(frozen=True)
@@ -232,10 +240,9 @@ def learned_logits(name: str, shape: tuple[int, ...], noise: float, rng: np.rand
 
 
 def _stack(name: str, setting: str, config: GainConfig, rng: np.random.Generator) -> np.ndarray:
-    shape = (config.chains, config.depth)
-    if setting == "init":
-        return mhc.init_logits(name, N_STREAMS, batch=shape, hidden=config.hidden, rng=rng)
-    return learned_logits(name, shape, config.noise, rng)
+    if setting == "init":  # the stacks of BK-MHCS2 (same seed and sizes by default)
+        return init_stack(name, config.chains, config.depth, config.hidden, config.init_seed)
+    return learned_logits(name, (config.chains, config.depth), config.noise, rng)
 
 
 @disk_cached
@@ -245,10 +252,13 @@ def gain_experiment(config: GainConfig = GainConfig()) -> GainResult:
     shape = (len(RECIPE_NAMES), len(settings), len(config.gain_dtypes), config.chains, config.depth)
     fwd, bwd = np.empty(shape), np.empty(shape)
     tf, tb = np.empty((len(RECIPE_NAMES), config.chains)), np.empty((len(RECIPE_NAMES), config.chains))
+    v4_stacks = {}
     for i, name in enumerate(RECIPE_NAMES):
         r = mhc.RECIPES[name]
         for s, setting in enumerate(settings):
             L = _stack(name, setting, config, np.random.default_rng([config.seed, i, s]))
+            if name == "v4":
+                v4_stacks[setting] = L
             for d, dt in enumerate(config.gain_dtypes):
                 H = mhc.h_res(L, name, dtype=dt)
                 fwd[i, s, d] = mhc.amax_gain(H, "forward", transpose=r.transpose_on_apply)
@@ -260,9 +270,8 @@ def gain_experiment(config: GainConfig = GainConfig()) -> GainResult:
     v4 = mhc.RECIPES["v4"]
     eg = np.empty((len(config.eps_values), len(settings), config.chains))
     for e, eps in enumerate(config.eps_values):
-        for s, setting in enumerate(settings):
-            L = _stack("v4", setting, config, np.random.default_rng([config.seed, 99, s]))
-            H = mhc.h_res(L, dataclasses.replace(v4, eps=eps), dtype="float32")
+        for s, setting in enumerate(settings):  # the same stacks as V4's rows (common random numbers)
+            H = mhc.h_res(v4_stacks[setting], dataclasses.replace(v4, eps=eps), dtype="float32")
             g = [mhc.amax_gain(H, side, transpose=True)[..., -1] for side in ("forward", "backward")]
             eg[e, s] = np.minimum(*g)
     pred = (1.0 + np.asarray(config.eps_values)) ** (-float(config.depth))

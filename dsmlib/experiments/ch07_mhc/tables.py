@@ -6,10 +6,10 @@ import numpy as np
 
 from ... import mhc
 from .._format import sig, small
-from .checks import FATES, ds_quantiles, fate
-from .experiments import LEARNED_GAP, DSResult, GainResult, S2Result, exact_side
+from .checks import BF16_LEVEL, FATES, ds_quantiles, fate
+from .experiments import LEARNED_GAP, DSResult, GainResult, LineResult, S2Result, exact_side
 
-__all__ = ["ds_table", "gain_table", "recipe_table", "s2_table"]
+__all__ = ["ds_table", "gain_table", "prose_numbers", "recipe_table", "s2_table"]
 
 
 def recipe_table() -> str:
@@ -79,3 +79,32 @@ def gain_table(result: GainResult) -> str:
         t = f"{small(result.trunc_forward[i].max(), 1e-12, 2)} / {small(result.trunc_backward[i].max(), 1e-12, 2)}"
         rows.append(f"| `{name}` | " + " | ".join(cells) + f" | {exact_side(name)} | {t} |")
     return "\n".join(rows)
+
+
+def prose_numbers(s2: S2Result, line: LineResult, gain: GainResult, ds: DSResult) -> dict[str, str]:
+    """The numbers the chapter's prose quotes (glued into the text), formatted as printed."""
+    idx = {n: i for i, n in enumerate(s2.recipes)}
+    med = lambda a: float(np.median(a))  # noqa: E731
+    lite = np.median(s2.product[idx["mhc_lite"]], axis=0)
+    below = np.flatnonzero(lite < 0.5)
+    rs = line.reported_s2
+    half = line.reported_half_depth
+    q = ds_quantiles(ds)[:, list(ds.dtypes).index("bfloat16")].min(axis=-1) / BF16_LEVEL
+    bf16_out = [i for i, n in enumerate(ds.recipes) if not mhc.RECIPES[n].upcast or mhc.RECIPES[n].cast_back]
+    closest = min(bf16_out, key=lambda i: q[i])
+    return {
+        "mhc-bf16-closest": f"`{ds.recipes[closest]}`", "mhc-bf16-margin": f"{q[closest]:.2f}",
+        "mhc-s2-proj": sig(med(s2.sigma2_factor[idx["v4"]]), 1),
+        "mhc-s2-luc": sig(med(s2.sigma2_factor[idx["lucidrains"]]), 2),
+        "mhc-prod-lsk": sig(med(s2.product[idx["mhc_lite_sinkhorn"], :, -1]), 2),
+        "mhc-s2-lite": sig(med(s2.sigma2_factor[idx["mhc_lite"]]), 3),
+        "mhc-half-lite": str(int(below[0]) + 1) if below.size else f"more than {lite.size}",
+        "mhc-line-lo": f"{line.line.min():.3f}", "mhc-line-hi": f"{line.line.max():.3f}",
+        "mhc-mass-lo": f"{100 * line.offdiag_mass.min():.1f}%", "mhc-mass-hi": f"{100 * line.offdiag_mass.max():.1f}%",
+        "mhc-rep-s2": f"{rs.min():.2f} to {rs.max():.2f}",
+        "mhc-rep-half": f"{half.min():.0f} to {half.max():.0f}",
+        "mhc-rep-122": sig(line.reported_product[:, -1].max(), 1),
+        "mhc-gain-max": f"{max(gain.forward[..., -1].max(), gain.backward[..., -1].max()):.2f}",
+        "mhc-eps-big": sig(np.median(gain.eps_gain[-1]), 2),
+        "mhc-eps-small": sig(1 - np.median(gain.eps_gain[0]), 1),
+    }
