@@ -37,7 +37,7 @@ def s2_table(result: S2Result) -> str:
     for i, name in enumerate(result.recipes):
         p = np.median(result.product[i][:, [k - 1 for k in ks]], axis=0)
         b = np.median(result.bound[i][:, ks[-1] - 1])
-        rows.append(f"| `{name}` | {sig(result.init_range[i], 2)} | {small(np.median(result.sigma2_factor[i]), 1e-13, 3)} | "
+        rows.append(f"| `{name}` | {result.init_range[i]:.3g} | {small(np.median(result.sigma2_factor[i]), 1e-13, 3)} | "
                     + " | ".join(small(v, 1e-13, 2) for v in p)
                     + f" | {small(b, 1e-13, 2)} | {FATES[int(fate(p[-1]))]} |")
     return "\n".join(rows)
@@ -93,7 +93,7 @@ def prose_numbers(s2: S2Result, line: LineResult, gain: GainResult, ds: DSResult
     bf16_out = [i for i, n in enumerate(ds.recipes) if not mhc.RECIPES[n].upcast or mhc.RECIPES[n].cast_back]
     closest = min(bf16_out, key=lambda i: q[i])
     return {
-        "mhc-bf16-closest": f"`{ds.recipes[closest]}`", "mhc-bf16-margin": f"{q[closest]:.2f}",
+        "mhc-bf16-closest": ds.recipes[closest], "mhc-bf16-margin": f"{q[closest]:.2f}",
         "mhc-s2-proj": sig(med(s2.sigma2_factor[idx["v4"]]), 1),
         "mhc-s2-luc": sig(med(s2.sigma2_factor[idx["lucidrains"]]), 2),
         "mhc-prod-lsk": sig(med(s2.product[idx["mhc_lite_sinkhorn"], :, -1]), 2),
