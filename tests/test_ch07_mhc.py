@@ -74,7 +74,7 @@ def ds_result():
     cfg = ex.DSConfig(draws=4)
     err = np.full((R, 3, len(cfg.ranges), 4), 1e-7)
     err[:, 2] = 4e-3  # bf16 level everywhere
-    err[:, :, np.asarray(cfg.ranges) > ex.LEARNED_GAP] = 0.05
+    err[:, :, np.asarray(cfg.ranges) > ck.DS_RANGE_MAX] = 0.05
     lite = ex.RECIPE_NAMES.index("mhc_lite")
     err[lite] = [[[1e-16]], [[1e-7]], [[2e-3]]]
     return ex.DSResult(cfg, ex.RECIPE_NAMES, ex.DTYPES, err)
@@ -91,6 +91,15 @@ def test_ds_confirmed_then_qualified_then_refuted():
     e[ex.RECIPE_NAMES.index("mhc_lite"), 0] = 1e-9  # mHC-lite not exact in float64
     v = ck.check_bk_mhcds(dataclasses.replace(r, error=e))
     assert v.verdict == "refuted"
+
+
+def test_ds_rule_reads_the_learned_gap_itself():
+    """The grid point at the learned gap (4.277) is inside the rule's range."""
+    r = ds_result()
+    j = int(np.argmin(np.abs(np.asarray(r.config.ranges) - ex.LEARNED_GAP)))
+    e = r.error.copy()
+    e[ex.RECIPE_NAMES.index("paper"), 1, j] = 0.005
+    assert ck.check_bk_mhcds(dataclasses.replace(r, error=e)).verdict == "qualified"
 
 
 def test_ds_flips_when_bf16_is_accurate():
