@@ -360,7 +360,7 @@ def test_bad_input_raises_value_error(call):
 @needs_bf16
 def test_bfloat16_without_ml_dtypes_is_a_clear_value_error(monkeypatch):
     """Without ml_dtypes a bfloat16 request names the missing package."""
-    monkeypatch.setattr(mhc, "BFLOAT16", None)
+    monkeypatch.setattr(mhc.precision, "BFLOAT16", None)
     with pytest.raises(ValueError, match="ml_dtypes"):
         mhc.h_res(np.zeros((4, 4)), "paper", dtype="bfloat16")
 
@@ -492,3 +492,27 @@ def test_coefficients_of_v4_and_mhc_lite():
     if BF16 is not None:  # Megatron hands all three over in the activation dtype
         bf = mhc.coefficients(x, phi, np.ones(3), np.zeros(24), "megatron", dtype=BF16)
         assert {t.dtype for t in bf} == {np.dtype(BF16)}
+
+
+@pytest.mark.parametrize("name", SINKHORN_RECIPES)
+def test_last_step_makes_its_side_exactly_stochastic(name):
+    """Whatever the truncation, the side normalised last has unit sums up to rounding (float64),
+    or s / (s + eps) for the eps recipes (V4, Megatron): within 2 eps of 1; the other side carries
+    the truncation error, and with many iterations both sides reach double stochasticity."""
+    recipe = mhc.RECIPES[name]
+    L = np.random.default_rng(13).normal(size=(50, 4, 4)) * 3 * recipe.tau
+    H = mhc.h_res(L, name)
+    last = -2 if (recipe.log_form == "potentials" or recipe.first == "row") else -1
+    tol = 2 * recipe.eps + 1e-14
+    np.testing.assert_allclose(H.sum(last), 1.0, atol=tol)
+    many = mhc.h_res(L, dataclasses.replace(recipe, iterations=2000))
+    assert mhc.ds_error(many).max() <= 4 * recipe.eps + 1e-9
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mhc_lite_is_doubly_stochastic_in_every_precision(dtype):
+    """mHC-lite needs no iterations: its marginals are off only by the rounding of its dtype."""
+    L = np.random.default_rng(14).normal(scale=3.0, size=(100, 24))
+    H = mhc.h_res(L, "mhc_lite", dtype=dtype)
+    ulp = {np.dtype(np.float64): 2.0**-52, np.dtype(np.float32): 2.0**-23}.get(np.dtype(dtype), 2.0**-8)
+    assert mhc.ds_error(H).max() <= 8 * ulp
