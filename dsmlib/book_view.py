@@ -319,8 +319,6 @@ def ledger_markdown(verdicts: Sequence[Verdict]) -> str:
         body = [_one_line(claim.statement)]
         if v.verdict in ("qualified", "refuted") and v.holds:
             body.append(f"**What holds:** {escape_md(v.holds)}")
-        if v.severity:
-            body.append(f"*Severity {v.severity}:* {SEVERITY_WORDS[v.severity]}.")
         if v.verdict == "not-tested":
             body.append(f"*Not tested:* {escape_md(v.evidence)}")
         else:

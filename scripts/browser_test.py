@@ -362,6 +362,7 @@ def main(argv: list[str]) -> int:
             rel = path.relative_to(root).as_posix()
             problems: list[str] = []
             page = context.new_page()
+            page.set_default_timeout(120000)  # long chapters on a busy machine
 
             def route(r, problems=problems):
                 host = urlparse(r.request.url).hostname
