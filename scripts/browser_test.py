@@ -173,7 +173,10 @@ ASCII_JS = r"""
 WIDTH_JS = r"""
 () => {
   const art = document.querySelector('article.bd-article') || document.querySelector('main');
-  const a = art.getBoundingClientRect(), out = [];
+  // the column is the article's content box (its padding is not room for a table)
+  const box = art.getBoundingClientRect(), cs = getComputedStyle(art), out = [];
+  const a = {left: box.left + parseFloat(cs.paddingLeft), right: box.right - parseFloat(cs.paddingRight)};
+  a.width = a.right - a.left;
   const near = el => { const s = el.closest('section[id]'); return s ? '#' + s.id : ''; };
   const wide = r => r.width > 0 && (r.right > a.right + 1 || r.left < a.left - 1);
   art.querySelectorAll('table').forEach(t => {
