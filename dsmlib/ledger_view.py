@@ -12,7 +12,7 @@ so the same component serves the chapters, the landing page and the ledger:
   coloured verdict, severity, chapter), filtered in the static HTML by
   :func:`filter_controls_html` (no kernel needed);
 - :func:`findings_markdown` -- a few plain sentences per paper, computed from the verdicts;
-- :func:`findings_line` -- the "Findings" line a chapter opens with, from its ids and topics;
+- :func:`findings_line` -- the "Findings" list a chapter opens with, from its ids and topics;
 - :func:`summary_table` -- the table every chapter ends with.
 
 This is the top of the import graph: it imports the registry (:mod:`dsmlib.claims`) and
@@ -268,15 +268,21 @@ def findings_markdown(verdicts: list[Verdict] | None = None) -> str:
 
 
 def summary_table(ids: Iterable[str]) -> str:
-    """The table a chapter ends with: claim (linked), where, statement, verdict, severity."""
-    rows = ["| claim | where | statement | verdict | severity |", "| --- | --- | --- | --- | --- |"]
+    """The table a chapter ends with: claim (linked) and where, statement, verdict and severity.
+
+    Three columns, wrapped in a ``book-table`` container whose cells wrap (``_static/book.css``),
+    so the table fits the article column at 1400 and 900 px windows.
+    """
+    rows = [":::{container} book-table", "", "| claim | statement | verdict |", "| --- | --- | --- |"]
     for cid in ids:
         v = evaluate(cid)
         claim = CLAIMS[cid]
+        sev = f" {{bdg-secondary-line}}`{v.severity}`" if v.severity else ""
         rows.append(
-            f"| {_ref(v, True)} | {_paper_short(cid)} {claim.location} | {_cell(claim.statement)} "
-            f"| {badge(v.verdict)} | {v.severity} |"
+            f"| {_ref(v, True)}<br>{_paper_short(cid)} {claim.location} | {_cell(claim.statement)} "
+            f"| {badge(v.verdict)}{sev} |"
         )
+    rows += ["", ":::"]
     return "\n".join(rows)
 
 
@@ -331,7 +337,7 @@ def _prf(cid: str) -> str:
 
 
 def findings_line(topics: Mapping[str, str], *, name_confirmed: bool = True) -> str:
-    """The line a chapter opens with: how many of its claims are confirmed, and what is not.
+    """The Findings a chapter opens with, as a short list: what is confirmed, then each claim that is not.
 
     Parameters
     ----------
@@ -339,38 +345,30 @@ def findings_line(topics: Mapping[str, str], *, name_confirmed: bool = True) -> 
         The chapter's claim ids, in the order to list them, each with a few words (MyST)
         naming what it is about.
     name_confirmed : bool
-        True: "k of n confirmed: topic (ref); ...". Not as stated: topic (ref) is
-        verdict, severity ...". False: the confirmed ones by reference only, "k of n
-        claims confirmed (refs); topic (ref) is verdict ...".
+        True: the first item names the confirmed claims by topic ("topic (ref); ...");
+        False: by reference only ("refs").
 
     Returns
     -------
     str
-        One MyST paragraph starting with ``**Findings:**``.
+        MyST: a ``**Findings:**`` line, then one list item for the confirmed claims, one per
+        claim that is refuted, qualified or not tested (with its verdict and severity), and one
+        for the undecided (``inconclusive``) ones.
     """
     if not topics:
         raise ValueError("topics must name at least one claim id")
     vs = [evaluate(cid) for cid in topics]
-    rest = [
-        f"{topics[v.claim_id]} ({_prf(v.claim_id)}) is {v.verdict}" + (f", severity *{v.severity}*" if v.severity else "")
-        for v in vs
-        if v.verdict not in ("confirmed", "inconclusive")
-    ]
-    open_ = [f"{topics[v.claim_id]} ({_prf(v.claim_id)})" for v in vs if v.verdict == "inconclusive"]
-    undecided = (". Undecided (`inconclusive`): " + "; ".join(open_)) if open_ else ""
-    if not name_confirmed:
-        ok = [_prf(v.claim_id) for v in vs if v.verdict == "confirmed"]
-        return (
-            f"**Findings:** {len(ok)} of {len(vs)} claims confirmed ({', '.join(ok)})"
-            + ("; " + "; ".join(rest) if rest else "")
-            + undecided
-            + "."
+    ok = [v for v in vs if v.verdict == "confirmed"]
+    named = [(f"{topics[v.claim_id]} ({_prf(v.claim_id)})" if name_confirmed else _prf(v.claim_id)) for v in ok]
+    items = [f"- **{len(ok)} of {len(vs)} confirmed**" + (": " + "; ".join(named) if named else "") + "."]
+    for v in vs:
+        if v.verdict in ("confirmed", "inconclusive"):
+            continue
+        items.append(
+            f"- {topics[v.claim_id]} ({_prf(v.claim_id)}): {v.verdict}"
+            + (f", severity *{v.severity}*" if v.severity else "") + "."
         )
-    ok = [f"{topics[v.claim_id]} ({_prf(v.claim_id)})" for v in vs if v.verdict == "confirmed"]
-    return (
-        f"**Findings:** {len(ok)} of {len(vs)} confirmed"
-        + (": " + "; ".join(ok) if ok else "")
-        + (". Not as stated: " + "; ".join(rest) if rest else "")
-        + undecided
-        + "."
-    )
+    open_ = [f"{topics[v.claim_id]} ({_prf(v.claim_id)})" for v in vs if v.verdict == "inconclusive"]
+    if open_:
+        items.append("- Undecided (`inconclusive`): " + "; ".join(open_) + ".")
+    return "**Findings:**\n\n" + "\n".join(items)

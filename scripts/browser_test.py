@@ -10,7 +10,18 @@ For each HTML page served from 127.0.0.1:
   is displayed at >= 90 CSS px per inch, so its text is not shrunk below readability;
 - no verdict box (and no text on the landing page or the ledger) shows ASCII maths such as
   ``||``, ``sqrt(``, ``<=`` or ``sigma_2`` outside code;
-- no request leaves 127.0.0.1 (every other request is blocked and reported).
+- no request leaves 127.0.0.1 (every other request is blocked and reported);
+- at window widths 1400 and 900 px: no table, figure or code line wider than the article
+  column (a table that scrolls or is clipped counts), and exactly one search box;
+- every page links the source archive in its header (``dsm-book-source.tar.gz``);
+- the landing page's first screen at 1400 x 900 holds one box per paper, each with its verdict
+  bar and three to five headline corrections linked to their checks;
+- the ledger's severity and text filters work, sorting works, and the state is written to and
+  restored from the URL (query and hash);
+- the "expand all evidence" control opens and closes every evidence dropdown of a page;
+- search result snippets show no raw TeX;
+- the source archive contains README.md, Makefile, dsmlib/ and every chapter notebook, and every
+  downloadable notebook opens with the cell that says how to get dsmlib.
 A full-page screenshot of each page is saved under ``_build/screenshots/``, and at window
 widths 1400 and 900 px the landing page and the ledger whole and each chapter's first figure.
 
@@ -23,7 +34,10 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
+import re
 import sys
+import tarfile
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -31,6 +45,10 @@ from urllib.parse import urlparse
 from chromium import find_chromium, launch, no_chromium
 
 SKIP_PAGES = {"genindex.html", "search.html", "index.html"}  # index.html only redirects to intro.html
+#: the source archive the build ships (_ext/reader_book.py)
+ARCHIVE = "dsm-book-source.tar.gz"
+#: the window widths a reader uses: a laptop with the sidebar, a narrow window without it
+WIDTHS = (1400, 900)
 
 
 def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
@@ -152,6 +170,177 @@ ASCII_JS = r"""
 """
 
 
+WIDTH_JS = r"""
+() => {
+  const art = document.querySelector('article.bd-article') || document.querySelector('main');
+  // the column is the article's content box (its padding is not room for a table)
+  const box = art.getBoundingClientRect(), cs = getComputedStyle(art), out = [];
+  const a = {left: box.left + parseFloat(cs.paddingLeft), right: box.right - parseFloat(cs.paddingRight)};
+  a.width = a.right - a.left;
+  const near = el => { const s = el.closest('section[id]'); return s ? '#' + s.id : ''; };
+  const wide = r => r.width > 0 && (r.right > a.right + 1 || r.left < a.left - 1);
+  art.querySelectorAll('table').forEach(t => {
+    const r = t.getBoundingClientRect();
+    if (r.width === 0) return;  // not shown (a closed dropdown)
+    const box = t.closest('.pst-scrollable-table-container');
+    if (wide(r)) out.push(`table ${Math.round(r.width)} px wide in a ${Math.round(a.width)} px column (${near(t)})`);
+    else if (box && box.scrollWidth > box.clientWidth + 1)
+      out.push(`table scrolls: ${box.scrollWidth} px in ${box.clientWidth} px (${near(t)})`);
+  });
+  art.querySelectorAll('img, figure').forEach(f => {
+    const r = f.getBoundingClientRect();
+    if (wide(r)) out.push(`${f.tagName.toLowerCase()} ${Math.round(r.width)} px wide in a ${Math.round(a.width)} px column (${near(f)})`);
+  });
+  art.querySelectorAll('pre').forEach(p => {
+    if (p.getBoundingClientRect().width === 0) return;
+    if (p.scrollWidth > p.clientWidth + 1 || wide(p.getBoundingClientRect())) {
+      const line = p.textContent.split('\n').reduce((x, y) => (y.length > x.length ? y : x), '');
+      out.push(`code line ${p.scrollWidth} px in a ${p.clientWidth} px block (${near(p)}): ${line.slice(0, 60)}`);
+    }
+  });
+  const search = Array.from(document.querySelectorAll('.search-button, .search-button-field, input[type=search][name=q]'))
+    .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; });
+  if (search.length !== 1) out.push(`${search.length} search boxes visible (want 1)`);
+  return out;
+}
+"""
+
+LANDING_JS = r"""
+() => {
+  window.scrollTo(0, 0);
+  const boxes = Array.from(document.querySelectorAll('.paper-box'));
+  return boxes.map(b => {
+    const r = b.getBoundingClientRect();
+    const segs = Array.from(b.querySelectorAll('.vbar .vseg'));
+    const fixes = Array.from(b.querySelectorAll('.paper-fixes li'));
+    return {
+      cls: b.className, bottom: r.bottom, height: window.innerHeight,
+      segments: segs.length, counted: segs.reduce((n, s) => n + Number(s.textContent || 0), 0),
+      fixes: fixes.length, linked: fixes.filter(li => li.querySelector('a[href*="#"]')).length,
+      none: /No claim of this paper/.test(b.textContent),
+    };
+  });
+}
+"""
+
+ROWS_JS = r"""
+() => Array.from(document.querySelectorAll('table.ledger-table tbody tr')).filter(tr => !tr.hidden).map(tr => {
+  const b = tr.cells[2].querySelectorAll('.sd-badge');
+  return {id: tr.cells[0].textContent.trim().split(/\s+/)[0], verdict: b.length ? b[0].textContent.trim() : '',
+          severity: b.length > 1 ? b[1].textContent.trim() : '', text: tr.textContent.toLowerCase()};
+})
+"""
+
+VERDICT_ORDER = ("confirmed", "qualified", "refuted", "inconclusive", "not-tested")
+
+
+def check_ledger(context, base: str) -> list[str]:
+    """The ledger's severity and text filters, sorting, and the URL state they write and restore."""
+    problems: list[str] = []
+    page = context.new_page()
+    url = base + "chapters/claims.html"
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("table.ledger-table.ledger-ready", timeout=15000)
+    every = page.evaluate(ROWS_JS)
+    if len(every) < 10:
+        problems.append(f"ledger shows {len(every)} rows unfiltered")
+    sev = next((r["severity"] for r in every if r["severity"]), "")
+    # severity filter, from the URL
+    if sev:
+        page.goto(f"{url}?severity={sev}", wait_until="load")
+        page.wait_for_selector("table.ledger-table.ledger-ready")
+        rows = page.evaluate(ROWS_JS)
+        want = sum(r["severity"] == sev for r in every)
+        if len(rows) != want or any(r["severity"] != sev for r in rows):
+            problems.append(f"severity filter '{sev}' from the URL shows {len(rows)} rows, want {want}")
+        if page.input_value("#ledger-severity") != sev:
+            problems.append("severity select not restored from the URL")
+    else:
+        problems.append("no row of the ledger carries a severity")
+    # text filter, typed; written to the URL; restored from it
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("table.ledger-table.ledger-ready")
+    word = "wedin"
+    page.fill("#ledger-q", word)
+    rows = page.evaluate(ROWS_JS)
+    if not rows or any(word not in r["text"] for r in rows) or len(rows) == len(every):
+        problems.append(f"text filter '{word}' shows {len(rows)} of {len(every)} rows")
+    if f"q={word}" not in page.url:
+        problems.append(f"text filter not written to the URL ({page.url})")
+    page.reload(wait_until="load")
+    page.wait_for_selector("table.ledger-table.ledger-ready")
+    again = page.evaluate(ROWS_JS)
+    if page.input_value("#ledger-q") != word or [r["id"] for r in again] != [r["id"] for r in rows]:
+        problems.append("text filter not restored from the URL after a reload")
+    # hash form and sorting by verdict
+    page.goto(f"{url}#paper=RC", wait_until="load")
+    page.wait_for_selector("table.ledger-table.ledger-ready")
+    rows = page.evaluate(ROWS_JS)
+    if not rows or any(not r["id"].startswith("RC-") for r in rows):
+        problems.append("paper filter from the URL hash does not show RC claims only")
+    page.click("table.ledger-table thead th:nth-child(3)")
+    order = [VERDICT_ORDER.index(r["verdict"]) for r in page.evaluate(ROWS_JS) if r["verdict"] in VERDICT_ORDER]
+    if order != sorted(order) or "sort=verdict" not in page.url:
+        problems.append("sorting by verdict does not order the rows (or is not kept in the URL)")
+    page.close()
+    return problems
+
+
+def check_expand(page) -> list[str]:
+    """The "expand all evidence" control opens, then closes, every evidence dropdown."""
+    n = page.evaluate("() => document.querySelectorAll('main details.sd-dropdown').length")
+    if not n:
+        return []
+    btn = page.locator(".btn-expand-evidence")
+    if not btn.count():
+        return [f"{n} evidence dropdowns but no 'expand all evidence' control"]
+    btn.first.click()
+    opened = page.evaluate("() => Array.from(document.querySelectorAll('main details.sd-dropdown')).every(d => d.open)")
+    btn.first.click()
+    closed = page.evaluate("() => Array.from(document.querySelectorAll('main details.sd-dropdown')).every(d => !d.open)")
+    return [] if opened and closed else [f"'expand all evidence' does not open and close the {n} dropdowns"]
+
+
+def check_search(context, base: str) -> list[str]:
+    """Search result snippets show no raw TeX."""
+    page = context.new_page()
+    page.goto(base + "search.html?q=sigma", wait_until="load")
+    try:
+        page.wait_for_selector("#search-results .context", timeout=30000)
+        page.wait_for_timeout(1500)
+    except Exception:  # noqa: BLE001 - reported as a problem below
+        page.close()
+        return ["search for 'sigma' shows no result snippets"]
+    snippets = page.eval_on_selector_all("#search-results .context", "els => els.map(e => e.textContent)")
+    page.close()
+    raw = [t for t in snippets if re.search(r"\\[A-Za-z]+|\\[()\[\]]|\$", t)]
+    return [f"search snippet with raw TeX: {t[:100]}" for t in raw[:5]]
+
+
+def check_archive(root: Path) -> list[str]:
+    """The source archive holds the README, the Makefile, dsmlib/ and every chapter notebook;
+    every downloadable notebook starts with the cell that says how to get dsmlib."""
+    problems = []
+    path = root / ARCHIVE
+    if not path.exists():
+        return [f"{ARCHIVE} not in the build"]
+    with tarfile.open(path) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    want = {"README.md", "Makefile", "intro.ipynb"}
+    want |= {p.relative_to(root / "_sources").as_posix() for p in (root / "_sources" / "chapters").glob("*.ipynb")}
+    problems += [f"{ARCHIVE} lacks {w}" for w in sorted(want - names)]
+    if not any(n.startswith("dsmlib/") and n.endswith(".py") for n in names):
+        problems.append(f"{ARCHIVE} lacks dsmlib/")
+    if len(want) < 4:
+        problems.append("fewer than two chapter notebooks in _sources/chapters")
+    for nb in sorted((root / "_sources").rglob("*.ipynb")):
+        cells = json.loads(nb.read_text(encoding="utf8")).get("cells", [])
+        first = "".join(cells[0].get("source", "")) if cells else ""
+        if not (cells and cells[0].get("cell_type") == "markdown" and "make setup" in first and ARCHIVE in first):
+            problems.append(f"downloadable {nb.relative_to(root)} does not open with how to get dsmlib")
+    return problems
+
+
 def main(argv: list[str]) -> int:
     root = Path(argv[0] if argv else "_build/html").resolve()
     if not (root / "index.html").exists():
@@ -171,10 +360,12 @@ def main(argv: list[str]) -> int:
     with sync_playwright() as pw:
         browser = launch(pw, exe)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
+        expand_checked = False
         for path in pages:
             rel = path.relative_to(root).as_posix()
             problems: list[str] = []
             page = context.new_page()
+            page.set_default_timeout(120000)  # long chapters on a busy machine
 
             def route(r, problems=problems):
                 host = urlparse(r.request.url).hostname
@@ -203,12 +394,33 @@ def main(argv: list[str]) -> int:
             fig_problems, n_figs = figure_problems(page.evaluate(FIG_JS), root, base)
             problems += fig_problems
             problems += [f"ASCII maths outside code: {h}" for h in page.evaluate(ASCII_JS)]
+            if not page.evaluate(f"() => !!document.querySelector('.article-header-buttons a[href$=\"{ARCHIVE}\"]')"):
+                problems.append(f"no link to the source archive {ARCHIVE} in the page header")
+            if rel == "run_it_yourself.html" and not page.evaluate(f"() => !!document.querySelector('main a[href$=\"{ARCHIVE}\"]')"):
+                problems.append(f"'Run it yourself' does not link the source archive {ARCHIVE}")
+            if not expand_checked and page.evaluate("() => document.querySelectorAll('main details.sd-dropdown').length"):
+                problems += check_expand(page)
+                expand_checked = True
             shot = shots / (rel.replace("/", "__").removesuffix(".html") + ".png")
             page.screenshot(path=str(shot), full_page=True)
             # what a reader sees at a wide and a narrow window: the landing page and the ledger
             # whole, and the first figure of every chapter
-            for width in (1400, 900):
+            for width in WIDTHS:
                 page.set_viewport_size({"width": width, "height": 900})
+                page.wait_for_timeout(150)
+                problems += [f"at {width} px: {p}" for p in page.evaluate(WIDTH_JS)]
+                if rel == "intro.html" and width == 1400:
+                    boxes = page.evaluate(LANDING_JS)
+                    if len(boxes) != 2:
+                        problems.append(f"landing page: {len(boxes)} paper boxes, want 2 (HT, RC)")
+                    for b in boxes:
+                        if b["bottom"] > b["height"] + 0.5:
+                            problems.append(f"landing page: box '{b['cls']}' ends at {b['bottom']:.0f} px, below the first screen ({b['height']} px)")
+                        if not b["segments"] or b["counted"] < 1:
+                            problems.append(f"landing page: box '{b['cls']}' has no verdict bar")
+                        if not b["none"] and not (3 <= b["fixes"] <= 5 and b["linked"] == b["fixes"]):
+                            problems.append(f"landing page: box '{b['cls']}' lists {b['fixes']} corrections ({b['linked']} linked), want 3-5, each linked")
+                    page.screenshot(path=str(shots / f"intro-first-screen-{width}.png"))
                 stem = shot.with_suffix("").name + f"-{width}"
                 if rel in ("intro.html", "chapters/claims.html"):
                     page.screenshot(path=str(shots / f"{stem}.png"), full_page=True)
@@ -226,10 +438,18 @@ def main(argv: list[str]) -> int:
                 print(f"       - {p}")
             if problems:
                 failures[rel] = problems
+        for name, extra in (("chapters/claims.html (filters)", check_ledger(context, base)),
+                            ("search.html (snippets)", check_search(context, base)),
+                            (ARCHIVE, check_archive(root))):
+            print(f"{'FAIL' if extra else 'ok':4} {name}")
+            for p in extra:
+                print(f"       - {p}")
+            if extra:
+                failures[name] = extra
         browser.close()
     server.shutdown()
     print(f"screenshots: {shots}")
-    print(f"browser: {len(pages) - len(failures)} passed, {len(failures)} failed")
+    print(f"browser: {len(pages) + 3 - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 

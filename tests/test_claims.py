@@ -161,9 +161,9 @@ def test_findings_line_both_forms(monkeypatch):
     _fake_table(monkeypatch, fake)
     topics = {"HT-A1": "one", "HT-C": "two"}
     ref = "{prf:ref}`HT-A1 <ht-a1>`"
-    bad = "two ({prf:ref}`HT-C <ht-c>`) is refuted, severity *constant*"
-    assert ledger_view.findings_line(topics) == f"**Findings:** 1 of 2 confirmed: one ({ref}). Not as stated: {bad}."
-    assert ledger_view.findings_line(topics, name_confirmed=False) == f"**Findings:** 1 of 2 claims confirmed ({ref}); {bad}."
+    bad = "- two ({prf:ref}`HT-C <ht-c>`): refuted, severity *constant*."
+    assert ledger_view.findings_line(topics) == f"**Findings:**\n\n- **1 of 2 confirmed**: one ({ref}).\n{bad}"
+    assert ledger_view.findings_line(topics, name_confirmed=False) == f"**Findings:**\n\n- **1 of 2 confirmed**: {ref}.\n{bad}"
     with pytest.raises(ValueError, match="topics"):
         ledger_view.findings_line({})
 

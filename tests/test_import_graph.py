@@ -9,7 +9,7 @@ Layers, lowest first (a module may import its own layer or lower ones, never a h
 2. checks and a chapter's own views: ``checks.py``, ``tables.py``, ``figures.py``, and a chapter
    package's ``__init__`` (which names them);
 3. the registry, ``dsmlib.claims``;
-4. the views, ``dsmlib.ledger_view``.
+4. the views, ``dsmlib.ledger_view`` and ``dsmlib.book_view``.
 
 Edges are the imports a module's source states (at any depth, ``from . import x`` resolved to
 the submodule ``x`` where there is one), read with :mod:`ast` -- nothing is imported.
@@ -81,7 +81,7 @@ def unresolved(root: Path = ROOT) -> list[str]:
 def layer(name: str, is_package: bool = False) -> int:
     """The layer of a dsmlib module (see the module docstring)."""
     parts = name.split(".")
-    if name == "dsmlib.ledger_view":
+    if name in ("dsmlib.ledger_view", "dsmlib.book_view"):
         return LAYERS.index("view")
     if name == "dsmlib.claims":
         return LAYERS.index("registry")
