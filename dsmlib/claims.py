@@ -174,7 +174,7 @@ CLAIMS: dict[str, Claim] = dict(
 #: the book's own results, beyond both papers (checked and flipped like the papers' claims)
 BOOK_RESULTS: dict[str, Claim] = dict(
     [
-        _c("BK-SIG2T", "ch. 2", r"High-temperature law of $\sigma_2$ for HT's Algorithm-1 matrices, from the corrected expansion", _SQ),
+        _c("BK-SIG2T", "beyond the papers", r"High-temperature law of $\sigma_2$ for HT's Algorithm-1 matrices, from the corrected expansion", "08_sigma2_law"),
     ]
 )
 CLAIMS.update(BOOK_RESULTS)
@@ -203,17 +203,11 @@ _UNTESTABLE = {
     "RC-MIX": (
         "a third-edition statement whose check is not built yet; a reader can test it by: products of i.i.d. Sinkhorn matrices against their mean contraction E[σ₂] per factor, and products of reducible DSMs that do not mix"
     ),
-    "RC-L1P": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: follow the sketch literally (composition of C and R, iterate, use Q² = Q) and compare its coefficient with the measured first-order term"
-    ),
     "RC-T1P": (
         "a third-edition statement whose check is not built yet; a reader can test it by: compare the bound derived as written with measured residuals at growing score scales, where the first-order step fails"
     ),
     "RC-P3L": (
         "a third-edition statement whose check is not built yet; a reader can test it by: compute the smallest admissible λ for many matrices Y and show whether it is bounded away from 1 independently of Y"
-    ),
-    "RC-LOG": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: run the log-domain and plain iterations on the same positive and non-negative matrices and compare their limits and iteration counts"
     ),
     "RC-BETA": (
         "a third-edition statement whose check is not built yet; a reader can test it by: β at PyTorch's and Xavier's initialisations for the paper's sizes (Table 1 and 2), and after training for the stored ViTs"
