@@ -539,3 +539,12 @@ def test_rc_log_verdict_and_flip(logd):
     assert v.verdict == "refuted" and v.severity == "conclusion"
     broken = dataclasses.replace(logd, log_err=logd.log_err * np.inf)
     assert ch.check_rc_log(broken).verdict == "refuted"
+
+
+def test_new_figures_have_labelled_axes(alg1, grad, logd):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    for fig in (ch.alg1_figure(alg1), ch.grad_figure(grad), ch.logdomain_figure(logd)):
+        assert fig.axes and all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+        assert all(ax.get_legend() is not None for ax in fig.axes)

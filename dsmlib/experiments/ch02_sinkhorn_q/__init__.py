@@ -126,7 +126,10 @@ from .experiments import (  # noqa: F401
     two_token_example,
 )
 from .figures import (  # noqa: F401
+    alg1_figure,
     benchmark_figure,
+    grad_figure,
+    logdomain_figure,
     story_figure,
 )
 from .tables import (  # noqa: F401
@@ -175,6 +178,7 @@ __all__ = [
     "TEMPERATURES",
     "agg_experiment",
     "agg_outcome",
+    "alg1_figure",
     "alg1_experiment",
     "algorithm1_costs",
     "alternating_normalisation",
@@ -206,10 +210,12 @@ __all__ = [
     "expansion_experiment",
     "first_order_coefficient",
     "grad_experiment",
+    "grad_figure",
     "jacobian_norm_bounds",
     "load_benchmark",
     "log_iterates",
     "logdomain_experiment",
+    "logdomain_figure",
     "loglog_slope",
     "marginal_error_trace",
     "nonnegative_patterns",
