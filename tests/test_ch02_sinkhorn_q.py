@@ -548,3 +548,13 @@ def test_new_figures_have_labelled_axes(alg1, grad, logd):
     for fig in (ch.alg1_figure(alg1), ch.grad_figure(grad), ch.logdomain_figure(logd)):
         assert fig.axes and all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
         assert all(ax.get_legend() is not None for ax in fig.axes)
+
+
+def test_result_tables(agg, spec, scaling, ska, qres, expansion, p4, att):
+    tables = (ch.agg_table(agg), ch.depth_table(spec), ch.r2_table(spec), ch.scaling_table(scaling),
+              ch.ska_table(ska), ch.p2_table(qres), ch.p3_table(qres), ch.expansion_table(expansion),
+              ch.p4_table(p4), ch.attention_table(att))
+    for t in tables:
+        lines = t.splitlines()
+        assert len(lines) >= 3 and len({line.count(" | ") for line in lines}) == 1, t
+        assert "||" not in t and "lambda_2|" not in t.replace(r"|\lambda_2|", "")

@@ -133,7 +133,17 @@ from .figures import (  # noqa: F401
     story_figure,
 )
 from .tables import (  # noqa: F401
+    agg_table,
+    attention_table,
     benchmark_table,
+    depth_table,
+    expansion_table,
+    p2_table,
+    p3_table,
+    p4_table,
+    r2_table,
+    scaling_table,
+    ska_table,
 )
 from .experiments.common import row_entropy as _row_entropy  # noqa: F401
 from .._format import small as fmt_small  # noqa: F401 (the notebook's number formatting)
@@ -187,6 +197,16 @@ __all__ = [
     "benchmark_figure",
     "benchmark_summary",
     "benchmark_table",
+    "agg_table",
+    "attention_table",
+    "depth_table",
+    "expansion_table",
+    "p2_table",
+    "p3_table",
+    "p4_table",
+    "r2_table",
+    "scaling_table",
+    "ska_table",
     "check_ht_agg",
     "check_ht_alg1",
     "check_ht_e1",
