@@ -175,7 +175,7 @@ CLAIMS: dict[str, Claim] = dict(
 #: the book's own results, beyond both papers (checked and flipped like the papers' claims)
 BOOK_RESULTS: dict[str, Claim] = dict(
     [
-        _c("BK-SIG2T", "ch. 2", r"For HT's Algorithm-1 matrices at high temperature, $\mathbb{E}\,\sigma_2 = \mathbb{E}\lVert Q(d)\rVert_2/(nT)\,(1 - 1/(120T^2) + \dots)$, with no $1/T$ correction, so $\sigma_2 \approx 1/(T\sqrt{3n})$ for large $n$", _SQ),
+        _c("BK-SIG2T", "beyond the papers", r"For HT's Algorithm-1 matrices at high temperature, $\mathbb{E}\,\sigma_2 = \mathbb{E}\lVert Q(d)\rVert_2/(nT)\,(1 - 1/(120T^2) + \dots)$, with no $1/T$ correction, so $\sigma_2 \approx 1/(T\sqrt{3n})$ for large $n$", "08_sigma2_law"),
         _c("BK-MHCS2", "ch. 7", r"At each mHC recipe's initialisation, HT's bound $\sigma_2(H_k\cdots H_1) \le \prod_i \sigma_2(H_i)$ holds on the measured products of $H^{res}$ and decides whether the four streams are homogenised ($\sigma_2 < 10^{-3}$) or kept ($\ge 1/2$) after $2L = 48, 86, 122$ factors", _MHC),
         _c("BK-MHCLINE", "ch. 7", r"Keeping half the non-mean energy over $2L$ mixing factors needs a per-factor $\sigma_2 \ge 0.5^{1/(2L)}$ (about 1% off-diagonal mass per row or less); the reported learned $H^{res}$ (0.96 diagonal, 0.01 off) lie on the uniform side for $L = 24, 43, 61$", _MHC),
         _c("BK-MHCDS", "ch. 7", r"With its fixed iteration count, every Sinkhorn recipe of $H^{res}$ is doubly stochastic to $10^{-3}$ in float32 up to the logit range of a learned near-identity mixer, bfloat16 arithmetic leaves an error at bf16's rounding level, and mHC-lite is exact to rounding", _MHC),
@@ -195,12 +195,6 @@ _UNTESTABLE = {
         "News's standard CSV files runs `make train-agnews AGNEWS_DIR=/path/to/ag_news` (the paper's encoder: "
         "24 layers, d_model 128, 4 heads, max pooling), which trains both attentions and prints the same path "
         "analysis and pre-registered test"
-    ),
-    "RC-L1P": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: follow the sketch literally (composition of C and R, iterate, use Q² = Q) and compare its coefficient with the measured first-order term"
-    ),
-    "RC-LOG": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: run the log-domain and plain iterations on the same positive and non-negative matrices and compare their limits and iteration counts"
     ),
 }
 

@@ -100,8 +100,10 @@ def test_sweep_shapes_and_verdicts(sweep):
 
 
 def test_spectral_verdicts(spec):
-    assert ch.check_ht_r2(spec).verdict == "qualified"
-    assert ch.check_ht_r2(spec).severity == "scope"
+    v = ch.check_ht_r2(spec)
+    assert v.verdict == "confirmed" and v.can_fail
+    own = [r for r in v.readings if r.papers_own]
+    assert own[0].verdict == "confirmed" and {r.verdict for r in v.readings} == {"confirmed", "qualified"}
     assert ch.check_ht_t2(spec).verdict in ("qualified", "confirmed")
     assert np.all(spec.depth_fixed[spec.converged] <= np.ceil(spec.depth_sigma[spec.converged] - 1e-9))
 
@@ -153,7 +155,10 @@ def test_flip_ht_r2(spec):
     literal = dataclasses.replace(
         spec, full_power_norms=np.stack([0.5 * spec.sigma2[..., None] ** k] * 2, axis=-1)
     )
-    assert ch.check_ht_r2(literal).verdict == "confirmed"
+    v = ch.check_ht_r2(literal)
+    assert v.verdict == "confirmed" and all(r.verdict == "confirmed" for r in v.readings)
+    normal = dataclasses.replace(spec, henrici=spec.henrici * 0)
+    assert ch.check_ht_r2(normal).verdict == "refuted"
 
 
 def test_flip_rc_sk_and_shift(scaling):
@@ -212,7 +217,7 @@ def test_every_qualified_or_refuted_has_severity(sweep, spec, scaling, qres, exp
 
 # ================================================================ second edition
 SMALL_ALG1 = ch.Alg1Config(n=16, temperatures=(0.004, 0.02, 0.2, 1.0), blocks=2, seeds_per_block=2, per_seed=20)
-SMALL_AGG = ch.AggConfig(n=16, temperatures=(0.01, 0.1, 1.0, 10.0), seeds=(0, 1), per_seed=50)
+SMALL_AGG = ch.AggConfig(n=16, temperatures=(0.02, 0.1, 1.0, 10.0), seeds=(0, 1), per_seed=50)
 SMALL_GRAD = ch.GradConfig(
     n=12, temperatures=(0.02, 0.05, 0.1, 1.0), seeds=(0,), per_seed=20, n_lanczos=20,
     fd_temperatures=(0.1, 1.0), fd_matrices=2,
@@ -272,8 +277,9 @@ def test_flip_ht_alg1(alg1):
 
 
 def test_agg_identities(agg):
-    # sigma_2 <= 1 for a (converged) DSM; ||UPU|| <= ||PU||
-    assert np.all(agg.dsm_gain[agg.converged] <= 1 + 1e-9)
+    # every DSM run converged (the cap is generous); sigma_2 <= 1 for a DSM; ||UPU|| <= ||PU||
+    assert agg.converged.all() and agg.alg1_gain.shape == agg.dsm_gain.shape
+    assert np.all(agg.dsm_gain <= 1 + 1e-9)
     assert np.all(agg.sm_gain <= agg.sm_gain_all + 1e-12)
     assert np.all(agg.sm_leak >= 0)
 
@@ -286,8 +292,12 @@ def test_agg_outcome_rules():
 
 
 def test_flip_ht_agg(agg):
+    v = ch.check_ht_agg(agg)
+    assert v.can_fail and sum(r.papers_own for r in v.readings) == 1
     strong = dataclasses.replace(agg, dsm_gain=0.5 * agg.sm_gain)
     assert ch.check_ht_agg(strong).verdict == "confirmed"
+    unconverged = dataclasses.replace(agg, converged=~agg.converged)
+    assert ch.check_ht_agg(unconverged).verdict == "not-tested"
     weak = dataclasses.replace(agg, dsm_gain=agg.sm_gain)
     v = ch.check_ht_agg(weak)
     assert v.verdict == "refuted" and v.severity == "conclusion"
@@ -322,19 +332,24 @@ def test_sinkhorn_jacobian_dense_and_fd():
 def test_grad_verdict(grad):
     assert grad.fd_err.max() < 1e-4
     assert np.all(grad.jac_lower <= grad.jac_upper * (1 + 1e-9))
+    # the logit Jacobian T ||J|| is bounded by max M <= 1 at every temperature
+    assert np.all(grad.jac_lower * grad.temperatures[:, None] <= 1 + 1e-9)
     v = ch.check_ht_grad(grad)
-    assert v.verdict == "qualified" and v.severity == "scope"
+    assert v.verdict == "confirmed" and not v.severity and v.can_fail
+    assert len(v.readings) == 3 and v.readings[0].papers_own
+    # an unconverged output has row sums off 1, so ||M 1||/sqrt(n) > 1 (Cauchy-Schwarz): the premise
+    bad = ~grad.alg1_converged
+    assert np.all(grad.alg1_norm_lo[bad] > 1)
 
 
 def test_flip_ht_grad(grad):
-    T = grad.temperatures[:, None]
-    flat = dataclasses.replace(grad, jac_lower=np.ones_like(grad.jac_lower) * 0.01, jac_upper=grad.jac_upper + 1)
-    assert ch.check_ht_grad(flat).verdict == "confirmed"
     off = dataclasses.replace(grad, norm_hi=grad.norm_hi + 0.1)
-    assert ch.check_ht_grad(off).verdict == "refuted"
+    v = ch.check_ht_grad(off)
+    assert v.verdict == "refuted" and v.severity == "conclusion"
     wrong = dataclasses.replace(grad, fd_err=grad.fd_err + 1)
     assert ch.check_ht_grad(wrong).verdict == "not-tested"
-    assert T.shape[0] == grad.jac_lower.shape[0]
+    above = dataclasses.replace(grad, jac_lower=grad.jac_upper * 2)
+    assert ch.check_ht_grad(above).verdict == "not-tested"
 
 
 def test_p4_verdict_and_flip(p4):
@@ -387,7 +402,8 @@ def test_alternating_normalisation():
 
 def test_ska_verdict_and_flip(ska):
     v = ch.check_rc_ska(ska)
-    assert v.verdict == "qualified" and v.severity == "scope"
+    assert v.verdict == "qualified" and v.severity == "scope" and v.can_fail
+    assert [r.verdict for r in v.readings] == ["qualified", "confirmed", "confirmed"]
     conv, scaled = ch.ska_outcome(ska)
     assert np.all(scaled[ska.total_support]) and not np.any(scaled[~ska.total_support])
     ms = ska.min_support.copy()
@@ -452,3 +468,93 @@ def test_benchmark_figure():
     assert fig.get_size_inches()[0] <= 7.5
     plt.close(fig)
     assert ch.benchmark_figure({}) is None
+
+
+# ================================================================ third edition: RC-L1P and RC-LOG
+SMALL_SKETCH = ch.SketchConfig(ns=(6, 10), trials=8)
+SMALL_LOG = ch.LogDomainConfig(ns=(8,), scales=(1.0, 40.0, 400.0), trials=10, d_model=16, d_qk=4, n_iter=30,
+                               record=(1, 10, 30), ref_n_iter=300)
+
+
+@pytest.fixture(scope="module")
+def sketch():
+    return ch.sketch_experiment.uncached(SMALL_SKETCH)
+
+
+@pytest.fixture(scope="module")
+def logd():
+    return ch.logdomain_experiment.uncached(SMALL_LOG)
+
+
+def test_first_order_coefficient_of_known_maps():
+    Y = np.random.default_rng(0).standard_normal((4, 5, 5))
+    # F(Z) = J/n + Z/7 has coefficient 1/7 along Q(Y) (the J/n and non-Q parts drop out)
+    c = ch.first_order_coefficient(lambda Z: 1 / 5 + d.q_project(Z) / 7 + Z.mean(-1, keepdims=True), Y, 1e-3)
+    np.testing.assert_allclose(c, 1 / 7, rtol=1e-12)
+
+
+def test_sketch_coefficients(sketch):
+    ns = np.array(SMALL_SKETCH.ns)
+    # k compositions of softmaxes: coefficient 1/n^(2k); normalisations and Sinkhorn: 1/n
+    np.testing.assert_allclose(sketch.softmax, 1.0, atol=1e-3)
+    np.testing.assert_allclose(sketch.normalise, 1.0, atol=1e-3)
+    np.testing.assert_allclose(sketch.sinkhorn, 1.0, atol=1e-3)
+    assert sketch.softmax.shape == (ns.size, 3, SMALL_SKETCH.trials)
+
+
+def test_rc_l1p_verdict_and_flip(sketch):
+    v = ch.check_rc_l1p(sketch)
+    assert v.verdict == "refuted" and v.severity == "proof" and v.can_fail
+    assert v.readings[0].papers_own and v.readings[0].verdict == "refuted"
+    ns = np.array(SMALL_SKETCH.ns)[:, None, None]
+    ks = np.array(SMALL_SKETCH.compositions)[None, :, None]
+    # a world where composing keeps 1/n^2 and Sinkhorn has 1/n^2: the sketch would be right
+    keeps = dataclasses.replace(sketch, softmax=sketch.softmax * ns ** (2 * ks - 2),
+                                sinkhorn=sketch.sinkhorn / ns[:, 0])
+    assert ch.check_rc_l1p(keeps).verdict == "confirmed"
+    # Sinkhorn with neither coefficient: the conclusion itself fails
+    odd = dataclasses.replace(sketch, sinkhorn=sketch.sinkhorn * 3)
+    assert ch.check_rc_l1p(odd).severity == "conclusion"
+
+
+def test_plain_and_log_iterates_agree_where_representable():
+    rng = np.random.default_rng(1)
+    S = rng.standard_normal((3, 6, 6))
+    P, L = ch.plain_iterates(S, 20, (1, 20)), ch.log_iterates(S, 20, (1, 20))
+    for k in (1, 20):
+        np.testing.assert_allclose(P[k], L[k], atol=1e-13)
+    np.testing.assert_allclose(L[20], d.sinkhorn(S, n_iter=20, tol=0.0, warn=False), atol=1e-12)
+    # a span beyond the float range: the plain kernel underflows to zero rows, the log domain is finite
+    S[0, 0] = 2000.0
+    assert not np.isfinite(ch.plain_iterates(S, 5, (5,))[5][0]).all()
+    assert np.isfinite(ch.log_iterates(S, 5, (5,))[5]).all()
+
+
+def test_rc_log_verdict_and_flip(logd):
+    assert logd.underflow.any() and (~logd.underflow).any()
+    v = ch.check_rc_log(logd)
+    assert v.verdict == "confirmed" and v.can_fail
+    assert [r.verdict for r in v.readings] == ["confirmed", "qualified"]
+    v = ch.check_rc_log(dataclasses.replace(logd, diff=logd.diff + 1e-3))  # the iterations part
+    assert v.verdict == "refuted" and v.severity == "conclusion"
+    broken = dataclasses.replace(logd, log_err=logd.log_err * np.inf)
+    assert ch.check_rc_log(broken).verdict == "refuted"
+
+
+def test_new_figures_have_labelled_axes(alg1, grad, logd):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    for fig in (ch.alg1_figure(alg1), ch.grad_figure(grad), ch.logdomain_figure(logd)):
+        assert fig.axes and all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+        assert all(ax.get_legend() is not None for ax in fig.axes)
+
+
+def test_result_tables(agg, spec, scaling, ska, qres, expansion, p4, att):
+    tables = (ch.agg_table(agg), ch.depth_table(spec), ch.r2_table(spec), ch.scaling_table(scaling),
+              ch.ska_table(ska), ch.p2_table(qres), ch.p3_table(qres), ch.expansion_table(expansion),
+              ch.p4_table(p4), ch.attention_table(att))
+    for t in tables:
+        lines = t.splitlines()
+        assert len(lines) >= 3 and len({line.count(" | ") for line in lines}) == 1, t
+        assert "||" not in t and "lambda_2|" not in t.replace(r"|\lambda_2|", "")

@@ -20,18 +20,25 @@ TW1_MEAN = -1.2065335745820
 #: predicted coefficient of 1/T^2 in the mean of sigma_2 n T / ||Q(d)||_2
 C2 = -1.0 / 120.0
 
-# ---- pre-registered criteria (fixed in the code before the experiment was first run) ----
-#: largest allowed relative standard error of the mean sigma_2 in any (n, T) cell
-MARGIN_SE = 0.005
-#: |mean(sigma_2 n T / ||Q(d)||_2) - 1| at the largest T, every n (the first-order term)
-MARGIN_FIRST = 1e-4
-#: log-log slope of |mean(sigma_2 n T / ||Q(d)||_2) - 1| against T, fitted on T >= FIT_TMIN
-SLOPE_RANGE = (-2.3, -1.7)
-FIT_TMIN = 3.0
-#: the fitted 1/T^2 coefficient must lie within this factor of C2 (either way)
-C2_FACTOR = 2.0
+# ---- pre-registered criteria. First edition fixed before its first run; the third edition
+# (issue 22) replaced the slope window, which antithetic pairs made automatic, by the test of the
+# mean 1/T coefficient, and put every comparison on a 95 % interval, before the new numbers ----
 #: |law / mean sigma_2 - 1| at the largest T, every n (the closed-form constant)
 MARGIN_LAW = 0.02
+#: largest allowed relative standard error of the estimated mean sigma_2 in any (n, T) cell:
+#: a fifth of MARGIN_LAW, so that the constant's test can decide
+MARGIN_SE = MARGIN_LAW / 5
+#: |mean(sigma_2 n T / ||Q(d)||_2) - 1| at the largest T, every n (the first-order term)
+MARGIN_FIRST = 1e-4
+#: per-DSM fits of sigma_2 n T / ||Q(d)||_2 - 1 on [1/T, 1/T^2, 1/T^3] use T >= FIT_TMIN
+FIT_TMIN = 3.0
+#: "no 1/T term in the mean": the mean 1/T coefficient's 95 % interval lies within +-A_MARGIN
+#: (a quarter of |c_2|: at T = 1 a larger 1/T term would rival the predicted 1/T^2 term)
+A_MARGIN = abs(-1.0 / 120.0) / 4
+#: the fitted 1/T^2 coefficient's 95 % interval must lie within this factor of C2 (either way)
+C2_FACTOR = 2.0
+#: two-sided 95 % normal quantile for the intervals
+Z95 = 1.959963984540054
 
 
 # ----------------------------------------------------------------------------- the law
@@ -121,15 +128,15 @@ def odd_spread_law(n: ArrayLike) -> NDArray[np.float64]:
 # ----------------------------------------------------------------------------- experiment
 @dataclass(frozen=True)
 class LawConfig:
-    """Algorithm-1 DSMs at each (n, T); ``pairs[i]`` antithetic pairs (d, 1 - d) at ``ns[i]``.
-
-    R = 2 * pairs matrices per cell; the pairs are the independent units.
-    """
+    """Algorithm-1 DSMs at each (n, T), each DSM an independent draw of the costs (the unit of
+    replication), the same costs at every T; plus ``q_draws[i]`` further independent cost draws at
+    ``ns[i]`` that pin down the mean of ||Q(d)||_2 (no Sinkhorn needed)."""
 
     ns: tuple[int, ...] = (16, 32, 64, 128, 256)
-    pairs: tuple[int, ...] = (500, 500, 500, 100, 50)
+    dsms: tuple[int, ...] = (4000, 4000, 1000, 400, 200)
+    q_draws: tuple[int, ...] = (100000, 40000, 16000, 6400, 2500)
     temperatures: tuple[float, ...] = LAW_TEMPERATURES
-    seed: int = 20263
+    seed: int = 20264
     n_iter: int = 200
     tol: float = 1e-12
 
@@ -139,14 +146,14 @@ class LawConfig:
 
 @dataclass(frozen=True)
 class LawResult:
-    """Per size ``ns[i]`` (tuples of arrays, ragged in the number of pairs P_i).
+    """Per size ``ns[i]`` (tuples of arrays, ragged in the number of draws).
 
     Attributes
     ----------
     temperatures : (nT,)
-    sigma2 : tuple of (nT, 2, P_i) arrays, sigma_2 of Sinkhorn(-d/T) ([:, 0]) and of
-        Sinkhorn(-(1 - d)/T) ([:, 1])
-    q_norm : tuple of (P_i,) arrays, ||Q(d)||_2 (= ||Q(1 - d)||_2)
+    sigma2 : tuple of (nT, R_i) arrays, sigma_2 of Sinkhorn(-d/T) for the R_i = ``dsms[i]`` DSMs
+    q_norm : tuple of (R_i,) arrays, ||Q(d)||_2 of those costs
+    q_big : tuple of (``q_draws[i]``,) arrays, ||Q(d)||_2 of independent further costs
     max_err : (len(ns), nT) largest marginal error of the Sinkhorn runs
     """
 
@@ -154,42 +161,55 @@ class LawResult:
     temperatures: np.ndarray
     sigma2: tuple[np.ndarray, ...]
     q_norm: tuple[np.ndarray, ...]
+    q_big: tuple[np.ndarray, ...]
     max_err: np.ndarray
 
 
 def _check_config(config: LawConfig) -> None:
-    if len(config.ns) != len(config.pairs) or not config.ns:
+    if not (len(config.ns) == len(config.dsms) == len(config.q_draws)) or not config.ns:
         raise ValueError(
-            f"config: ns and pairs must have the same non-zero length, got {config.ns}, {config.pairs}"
+            f"config: ns, dsms and q_draws must have the same non-zero length, got {config.ns}, {config.dsms}, "
+            f"{config.q_draws}"
         )
-    for n, p in zip(config.ns, config.pairs):
+    for n, r, q in zip(config.ns, config.dsms, config.q_draws):
         check_dimension(n)
-        if n < 3 or p < 2:
-            raise ValueError(f"config: need n >= 3 and pairs >= 2, got n = {n}, pairs = {p}")
+        if n < 3 or r < 2 or q < 2:
+            raise ValueError(f"config: need n >= 3, dsms >= 2 and q_draws >= 2, got n = {n}, {r}, {q}")
     for T in config.temperatures:
         check_positive_scalar(T, "temperature")
 
 
+#: matrix entries per chunk of the ||Q(d)||_2 draws (32 MiB of float64)
+_Q_CHUNK_ENTRIES = 1 << 22
+
+
+def q_norms(n: int, count: int, rng: np.random.Generator) -> NDArray[np.float64]:
+    """||Q(d)||_2 of ``count`` independent uniform cost matrices, drawn chunk by chunk from ``rng``."""
+    step = max(1, _Q_CHUNK_ENTRIES // (n * n))
+    out = [singular_values(q_project(rng.random((min(step, count - i), n, n))))[:, 0] for i in range(0, count, step)]
+    return np.concatenate(out)
+
+
 @disk_cached
 def law_experiment(config: LawConfig = LawConfig()) -> LawResult:
-    """sigma_2 of Algorithm-1 DSMs and ||Q(d)||_2 at every (n, T), antithetic pairs, same costs at every T."""
+    """sigma_2 of Algorithm-1 DSMs and ||Q(d)||_2 at every (n, T), same costs at every T."""
     _check_config(config)
-    s2_all, q_all, errs = [], [], []
-    for n, P in zip(config.ns, config.pairs):
+    s2_all, q_all, qb_all, errs = [], [], [], []
+    for n, R, Nq in zip(config.ns, config.dsms, config.q_draws):
         seed = (config.seed, n)
-        d = np.random.default_rng(seed).random((P, n, n))  # the costs random_dsm draws below
+        d = np.random.default_rng(seed).random((R, n, n))  # the costs random_dsm draws below
         q_all.append(singular_values(q_project(d))[:, 0])
+        qb_all.append(q_norms(n, Nq, np.random.default_rng((config.seed, n, 1))))
         s2_n, err_n = [], []
         for T in config.temperatures:
-            M1, i1 = random_dsm(n, T, size=P, rng=np.random.default_rng(seed), n_iter=config.n_iter,
-                                tol=config.tol, return_info=True, warn=False)
-            M2, i2 = sinkhorn(-(1.0 - d) / T, n_iter=config.n_iter, tol=config.tol,
-                              return_info=True, warn=False)
-            s2_n.append(sigma2(np.stack([M1, M2])))
-            err_n.append(max(float(i1.err.max()), float(i2.err.max())))
+            M, info = random_dsm(n, T, size=R, rng=np.random.default_rng(seed), n_iter=config.n_iter,
+                                 tol=config.tol, return_info=True, warn=False)
+            s2_n.append(sigma2(M))
+            err_n.append(float(info.err.max()))
         s2_all.append(np.array(s2_n))
         errs.append(err_n)
-    return LawResult(config, np.array(config.temperatures), tuple(s2_all), tuple(q_all), np.array(errs))
+    return LawResult(config, np.array(config.temperatures), tuple(s2_all), tuple(q_all), tuple(qb_all),
+                     np.array(errs))
 
 
 # ----------------------------------------------------------------------------- summary
@@ -201,16 +221,17 @@ class LawSummary:
     ----------
     ns : (len(ns),)
     temperatures : (nT,)
-    mean : mean sigma_2 over the 2P matrices
-    se_rel : standard error of ``mean`` (pairs as units) over ``mean``
-    rho : mean over pairs of (pair-mean sigma_2) n T / ||Q(d)||_2, minus 1 (finite-T part)
-    rho_se : its standard error
-    odd_sd : standard deviation over pairs of the odd part (difference / 2) times n T^2 / ||Q(d)||_2
-    q_mean : (len(ns),) mean ||Q(d)||_2
+    mean : estimated mean sigma_2, (mean ||Q(d)||_2 over all draws + mean of ||Q(d)||_2 g over the DSMs)
+        / (n T), with g = sigma_2 n T / ||Q(d)||_2 - 1 (a control variate: the Sinkhorn-free draws carry
+        the spread of ||Q(d)||_2)
+    se_rel : standard error of ``mean`` over ``mean`` (the DSM, or the cost draw, as unit)
+    rho : mean over the DSMs of g (the finite-T part of the law); rho_se its standard error
+    a_mean, a_se : (len(ns),) mean and SE of the per-DSM 1/T coefficient of g (fit on T >= FIT_TMIN)
+    a_sd : (len(ns),) its standard deviation over DSMs (predicted 1/(4 sqrt(15 n)))
+    c2, c2_se : (len(ns),) mean and SE of the per-DSM 1/T^2 coefficient (predicted -1/120)
+    q_mean, q_se : (len(ns),) mean ||Q(d)||_2 over the Sinkhorn-free draws, and its SE
     err_law, err_leading, err_first : law / mean - 1 for :func:`sigma2_law`,
         :func:`sigma2_law_leading` and the first-order law with kappa(n) (no 1/T^2 factor)
-    slope : (len(ns),) log-log slope of |rho| against T on T >= FIT_TMIN
-    c2 : (len(ns),) least-squares coefficient of rho on T^-2, T >= FIT_TMIN
     """
 
     ns: np.ndarray
@@ -219,48 +240,75 @@ class LawSummary:
     se_rel: np.ndarray
     rho: np.ndarray
     rho_se: np.ndarray
-    odd_sd: np.ndarray
+    a_mean: np.ndarray
+    a_se: np.ndarray
+    a_sd: np.ndarray
+    c2: np.ndarray
+    c2_se: np.ndarray
     q_mean: np.ndarray
+    q_se: np.ndarray
     err_law: np.ndarray
     err_leading: np.ndarray
     err_first: np.ndarray
-    slope: np.ndarray
-    c2: np.ndarray
+
+
+def _se(x: NDArray[np.float64], axis: int = -1) -> NDArray[np.float64]:
+    return x.std(axis=axis, ddof=1) / np.sqrt(x.shape[axis])
 
 
 def law_summary(result: LawResult) -> LawSummary:
-    """Statistics of :class:`LawResult` used by the check and the notebook."""
+    """Statistics of :class:`LawResult` used by the check, the tables and the figures."""
     T = np.asarray(result.temperatures, dtype=np.float64)
     ns = np.asarray(result.config.ns)
-    rows: dict[str, list] = {k: [] for k in ("mean", "se", "rho", "rho_se", "odd", "q", "slope", "c2")}
     fit = T >= FIT_TMIN
-    for n, s2, q in zip(ns, result.sigma2, result.q_norm):
-        P = s2.shape[-1]
-        pair = s2.mean(axis=1)  # (nT, P)
-        mean = pair.mean(axis=-1)
-        rows["mean"].append(mean)
-        rows["se"].append(pair.std(axis=-1, ddof=1) / np.sqrt(P) / mean)
-        g = pair * n * T[:, None] / q  # (nT, P)
-        rho = g.mean(axis=-1) - 1.0
-        rows["rho"].append(rho)
-        rows["rho_se"].append(g.std(axis=-1, ddof=1) / np.sqrt(P))
-        h = (s2[:, 0] - s2[:, 1]) / 2 * n * T[:, None] ** 2 / q
-        rows["odd"].append(h.std(axis=-1, ddof=1))
-        rows["q"].append(float(q.mean()))
-        with np.errstate(divide="ignore"):
-            y = np.log(np.abs(rho[fit]))
-        x = np.log(T[fit])
-        finite = np.all(np.isfinite(y)) and x.size > 1
-        rows["slope"].append(float(np.polyfit(x, y, 1)[0]) if finite else np.nan)
-        xt = T[fit] ** -2.0
-        rows["c2"].append(float((rho[fit] * xt).sum() / (xt * xt).sum()) if xt.size else np.nan)
-    mean = np.array(rows["mean"])
+    if fit.sum() < 4:
+        raise ValueError(f"need at least four temperatures >= {FIT_TMIN} for the per-DSM fit")
+    X = np.stack([T[fit] ** -1.0, T[fit] ** -2.0, T[fit] ** -3.0], axis=1)
+    keys = ("mean", "se", "rho", "rho_se", "a", "a_se", "a_sd", "c2", "c2_se", "q", "q_se")
+    rows: dict[str, list] = {k: [] for k in keys}
+    for n, s2, q, qb in zip(ns, result.sigma2, result.q_norm, result.q_big):
+        g = s2 * n * T[:, None] / q - 1.0  # (nT, R)
+        qg = q * g
+        total = qb.mean() + qg.mean(axis=-1)  # estimated E[sigma_2] n T
+        se = np.sqrt(qb.var(ddof=1) / qb.size + qg.var(axis=-1, ddof=1) / qg.shape[-1])
+        rows["mean"].append(total / (n * T))
+        rows["se"].append(se / total)
+        rows["rho"].append(g.mean(axis=-1))
+        rows["rho_se"].append(_se(g))
+        coef = np.linalg.lstsq(X, g[fit], rcond=None)[0]  # (3, R): per-DSM 1/T, 1/T^2, 1/T^3
+        rows["a"].append(float(coef[0].mean()))
+        rows["a_se"].append(float(_se(coef[0])))
+        rows["a_sd"].append(float(coef[0].std(ddof=1)))
+        rows["c2"].append(float(coef[1].mean()))
+        rows["c2_se"].append(float(_se(coef[1])))
+        rows["q"].append(float(qb.mean()))
+        rows["q_se"].append(float(_se(qb)))
+    a = {k: np.array(v) for k, v in rows.items()}
     law = sigma2_law(ns[:, None], T[None, :])
     lead = sigma2_law_leading(ns[:, None], T[None, :])
     first = sigma2_law(ns[:, None], T[None, :], second_order=False)
     return LawSummary(
-        ns=ns, temperatures=T, mean=mean, se_rel=np.array(rows["se"]), rho=np.array(rows["rho"]),
-        rho_se=np.array(rows["rho_se"]), odd_sd=np.array(rows["odd"]), q_mean=np.array(rows["q"]),
-        err_law=law / mean - 1.0, err_leading=lead / mean - 1.0, err_first=first / mean - 1.0,
-        slope=np.array(rows["slope"]), c2=np.array(rows["c2"]),
+        ns=ns, temperatures=T, mean=a["mean"], se_rel=a["se"], rho=a["rho"], rho_se=a["rho_se"],
+        a_mean=a["a"], a_se=a["a_se"], a_sd=a["a_sd"], c2=a["c2"], c2_se=a["c2_se"], q_mean=a["q"],
+        q_se=a["q_se"], err_law=law / a["mean"] - 1.0, err_leading=lead / a["mean"] - 1.0,
+        err_first=first / a["mean"] - 1.0,
     )
+
+
+def interval_outcome(value: ArrayLike, se: ArrayLike, lo: float, hi: float, z: float = Z95) -> NDArray[np.str_]:
+    """Pre-registered three-way outcome of a 95 % interval against the window ``[lo, hi]``.
+
+    Returns
+    -------
+    ndarray of str
+        ``"pass"`` if ``value +- z se`` lies inside ``[lo, hi]``, ``"fail"`` if it lies wholly
+        outside, else ``"undecided"``.
+    """
+    v, s = np.asarray(value, dtype=float), np.asarray(se, dtype=float)
+    if np.any(s < 0) or lo > hi:
+        raise ValueError("need se >= 0 and lo <= hi")
+    a, b = v - z * s, v + z * s
+    out = np.full(v.shape, "undecided", dtype=object)
+    out[(a >= lo) & (b <= hi)] = "pass"
+    out[(b < lo) | (a > hi)] = "fail"
+    return out.astype(str)

@@ -1,9 +1,9 @@
 r"""Chapter 2: Sinkhorn, temperature, and the Q-projection (claims HT-ALG1 ... RC-SKA).
 
 Experiments (config in, dataclass of arrays out, disk-cached) and the claim checks of
-``chapters/02_sinkhorn_and_q.ipynb``. This module holds the first edition's experiments and
-re-exports the rest of the chapter from the package :mod:`dsmlib.experiments.ch02`, so
-``from dsmlib.experiments import ch02_sinkhorn_q as ch`` reaches everything:
+``chapters/02_sinkhorn_and_q.ipynb`` (and the benchmark of ``chapters/appendix_performance.ipynb``):
+experiments in :mod:`.experiments`, checks in :mod:`.checks`, figures and tables in :mod:`.figures`
+and :mod:`.tables`; ``from dsmlib.experiments import ch02_sinkhorn_q as ch`` reaches everything:
 
 * :func:`sweep_experiment` -- HT Algorithm 1 over a temperature grid (HT-E1);
 * :func:`alg1_experiment` -- does Algorithm 1 return DSMs, over five seed blocks (HT-ALG1);
@@ -16,6 +16,8 @@ re-exports the rest of the chapter from the package :mod:`dsmlib.experiments.ch0
 * :func:`q_experiment` -- the projection Q and its norm bound (RC-P2, RC-P3);
 * :func:`expansion_experiment` -- the first-order expansion of Sinkhorn at 0 (RC-L1);
 * :func:`p4_experiment` -- RC Prop. 4's composition of softmaxes (RC-P4);
+* :func:`sketch_experiment` -- RC Lemma 1's proof sketch followed as written (RC-L1P);
+* :func:`logdomain_experiment` -- RC App. A's log-domain iteration against the plain one (RC-LOG);
 * :func:`ska_experiment` -- Sinkhorn-Knopp for non-negative matrices (RC-SKA);
 * :func:`attention_experiment`, :func:`entropy_order_experiment` -- Softmax vs Sinkhorn on
   attention-like scores and the marginal error vs iterations: context for RC-F1 and
@@ -37,6 +39,8 @@ from .checks import (  # noqa: F401
     check_rc_conv,
     check_rc_f1,
     check_rc_l1,
+    check_rc_l1p,
+    check_rc_log,
     check_rc_p2,
     check_rc_p3,
     check_rc_p4,
@@ -63,6 +67,8 @@ from .experiments import (  # noqa: F401
     ExpansionResult,
     GradConfig,
     GradResult,
+    LogDomainConfig,
+    LogDomainResult,
     P4Config,
     P4Result,
     QConfig,
@@ -70,6 +76,8 @@ from .experiments import (  # noqa: F401
     SKA_KINDS,
     ScalingConfig,
     ScalingResult,
+    SketchConfig,
+    SketchResult,
     SkaConfig,
     SkaResult,
     SpectralConfig,
@@ -89,21 +97,25 @@ from .experiments import (  # noqa: F401
     column_softmax,
     entropy_order_experiment,
     expansion_experiment,
+    first_order_coefficient,
     grad_experiment,
     jacobian_norm_bounds,
-    jacobian_slope,
     load_benchmark,
+    log_iterates,
+    logdomain_experiment,
     loglog_slope,
     marginal_error_trace,
     nonnegative_patterns,
     p4_experiment,
     p4_summary,
+    plain_iterates,
     q_experiment,
     q_project_vec,
     row_entropy,
     scaling_experiment,
     sig_range,
     sinkhorn_jacobian_apply,
+    sketch_experiment,
     ska_experiment,
     ska_outcome,
     spectral_experiment,
@@ -114,11 +126,24 @@ from .experiments import (  # noqa: F401
     two_token_example,
 )
 from .figures import (  # noqa: F401
+    alg1_figure,
     benchmark_figure,
+    grad_figure,
+    logdomain_figure,
     story_figure,
 )
 from .tables import (  # noqa: F401
+    agg_table,
+    attention_table,
     benchmark_table,
+    depth_table,
+    expansion_table,
+    p2_table,
+    p3_table,
+    p4_table,
+    r2_table,
+    scaling_table,
+    ska_table,
 )
 from .experiments.common import row_entropy as _row_entropy  # noqa: F401
 from .._format import small as fmt_small  # noqa: F401 (the notebook's number formatting)
@@ -143,6 +168,8 @@ __all__ = [
     "ExpansionResult",
     "GradConfig",
     "GradResult",
+    "LogDomainConfig",
+    "LogDomainResult",
     "P4Config",
     "P4Result",
     "QConfig",
@@ -150,6 +177,8 @@ __all__ = [
     "SKA_KINDS",
     "ScalingConfig",
     "ScalingResult",
+    "SketchConfig",
+    "SketchResult",
     "SkaConfig",
     "SkaResult",
     "SpectralConfig",
@@ -159,6 +188,7 @@ __all__ = [
     "TEMPERATURES",
     "agg_experiment",
     "agg_outcome",
+    "alg1_figure",
     "alg1_experiment",
     "algorithm1_costs",
     "alternating_normalisation",
@@ -167,6 +197,16 @@ __all__ = [
     "benchmark_figure",
     "benchmark_summary",
     "benchmark_table",
+    "agg_table",
+    "attention_table",
+    "depth_table",
+    "expansion_table",
+    "p2_table",
+    "p3_table",
+    "p4_table",
+    "r2_table",
+    "scaling_table",
+    "ska_table",
     "check_ht_agg",
     "check_ht_alg1",
     "check_ht_e1",
@@ -176,6 +216,8 @@ __all__ = [
     "check_rc_conv",
     "check_rc_f1",
     "check_rc_l1",
+    "check_rc_l1p",
+    "check_rc_log",
     "check_rc_p2",
     "check_rc_p3",
     "check_rc_p4",
@@ -186,21 +228,27 @@ __all__ = [
     "column_softmax",
     "entropy_order_experiment",
     "expansion_experiment",
+    "first_order_coefficient",
     "grad_experiment",
+    "grad_figure",
     "jacobian_norm_bounds",
-    "jacobian_slope",
     "load_benchmark",
+    "log_iterates",
+    "logdomain_experiment",
+    "logdomain_figure",
     "loglog_slope",
     "marginal_error_trace",
     "nonnegative_patterns",
     "p4_experiment",
     "p4_summary",
+    "plain_iterates",
     "q_experiment",
     "q_project_vec",
     "row_entropy",
     "scaling_experiment",
     "sig_range",
     "sinkhorn_jacobian_apply",
+    "sketch_experiment",
     "ska_experiment",
     "ska_outcome",
     "spectral_experiment",

@@ -97,3 +97,112 @@ def story_figure(result: SweepResult | None = None):
     ax.set_title(rf"The homogeneity trap: $n={r.config.n}$, {r.sigma2.shape[1]} DSMs per $T$")
     ax.legend(loc="upper right")
     return fig
+
+
+# ============================================================== HT-ALG1 and HT-GRAD
+def alg1_figure(result):
+    """Share of Algorithm-1 runs that miss the tolerance after K iterations, per temperature: the
+    pooled rate with its Clopper-Pearson interval and each seed block's rate (log scale; zero
+    counts drawn at the bottom edge).
+
+    Parameters
+    ----------
+    result : Alg1Result
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import numpy as np
+
+    from ...plotting import COLORS, new_figure
+
+    T = result.temperatures
+    k = result.failed.sum(axis=1)
+    lo, hi = result.interval()
+    N, B = result.total, result.block_size
+    floor = 0.3 / N
+    fig, ax = new_figure(1, width=7.0, height=3.8)
+    a = ax[0, 0]
+    rate = np.where(k > 0, k / N, floor)
+    a.errorbar(T, rate, yerr=[rate - np.maximum(lo, floor), np.maximum(hi, floor) - rate], fmt="o",
+               color=COLORS["sinkhorn"], capsize=3, label=f"all {N} runs, {100 * result.config.level:g}% interval")
+    for b in range(result.failed.shape[1]):
+        r = np.where(result.failed[:, b] > 0, result.failed[:, b] / B, floor)
+        a.plot(T * (1 + 0.03 * (b - 2)), r, "_", ms=7, color=COLORS["softmax"], alpha=0.8,
+               label=f"each seed block of {B}" if b == 0 else None)
+    a.axhline(floor, color=COLORS["paper"], lw=0.8, ls=":", label="no run missed tol")
+    a.set(xscale="log", yscale="log", xlabel="temperature $T$",
+          ylabel=f"share of runs not converged after $K = {result.config.n_iter}$")
+    a.legend(loc="upper right")
+    return fig
+
+
+def grad_figure(result):
+    r"""The Sinkhorn projection's Jacobian in logit units, :math:`\|\partial M/\partial Z\|_2` with
+    :math:`Z = S/T`: Lanczos lower bound and the bound :math:`\max_{ij}M_{ij}` (median and IQR over
+    the draws), against 1 and the first-order value :math:`1/n`.
+
+    Parameters
+    ----------
+    result : GradResult
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from ...plotting import COLORS, band, new_figure
+
+    T = result.temperatures
+    n = result.config.n
+    fig, ax = new_figure(1, width=7.0, height=4.2)
+    a = ax[0, 0]
+    band(a, T, result.jac_lower * T[:, None], color=COLORS["sinkhorn"],
+         label=r"$\|\partial M/\partial Z\|_2$ (Lanczos, lower bound)")
+    band(a, T, result.jac_upper * T[:, None], color=COLORS["accent"], label=r"bound $\max_{ij}M_{ij}$")
+    a.axhline(1.0, ls="--", color=COLORS["paper"], label="1")
+    a.axhline(1.0 / n, ls=":", color=COLORS["theory"], label=f"$1/n$ (first order, $n = {n}$)")
+    a.set(xscale="log", yscale="log", xlabel="temperature $T$", ylabel="norm of the logit Jacobian")
+    a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    return fig
+
+
+def logdomain_figure(result):
+    """Largest difference between the plain and the log-domain iterates after each recorded
+    iteration count, per score scale (median over matrices and sizes; non-finite plain iterates
+    drawn at the top edge), with the plain kernel's underflow marked.
+
+    Parameters
+    ----------
+    result : LogDomainResult
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import numpy as np
+
+    from ...plotting import COLORS, new_figure
+
+    cfg = result.config
+    sc = np.array(cfg.scales)
+    top = 10.0
+    d = np.where(np.isfinite(result.diff), np.maximum(result.diff, 1e-17), top)  # (nn, ns, nrec, R)
+    fig, ax = new_figure(2, width=3.75, height=4.0)
+    a, b = ax[0, 0], ax[0, 1]
+    for j, k in enumerate(cfg.record):
+        med = np.median(np.moveaxis(d[:, :, j, :], 1, 0).reshape(sc.size, -1), axis=1)
+        a.plot(sc, med, "o-", ms=3, label=f"after $k = {k}$")
+    a.axhline(top, ls=":", color=COLORS["softmax"], label="plain iterate not finite")
+    a.set(xscale="log", yscale="log", xlabel="score scale (std of the scores)",
+          ylabel="max |plain − log-domain|, median")
+    a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    share_under = np.moveaxis(result.underflow, 1, 0).reshape(sc.size, -1).mean(axis=1)
+    share_bad = np.moveaxis(~result.plain_finite, 1, 0).reshape(sc.size, -1).mean(axis=1)
+    b.plot(sc, share_under, "s-", color=COLORS["paper"], label=r"$e^{S-\max S}$ underflows")
+    b.plot(sc, share_bad, "o--", color=COLORS["softmax"], label="plain iterate not finite")
+    b.plot(sc, np.zeros_like(sc) + np.mean(~np.isfinite(result.log_err)), "^:", color=COLORS["sinkhorn"],
+           label="log-domain iterate not finite")
+    b.set(xscale="log", xlabel="score scale (std of the scores)", ylabel="share of matrices", ylim=(-0.05, 1.05))
+    b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    return fig

@@ -34,8 +34,12 @@ from .entropy_order import (
 from .expansion import (
     P4Config,
     P4Result,
+    SketchConfig,
+    SketchResult,
+    first_order_coefficient,
     p4_experiment,
     p4_summary,
+    sketch_experiment,
 )
 from .filtering import (
     AGG_LEVEL,
@@ -54,8 +58,15 @@ from .filtering import (
     agg_outcome,
     grad_experiment,
     jacobian_norm_bounds,
-    jacobian_slope,
     sinkhorn_jacobian_apply,
+)
+from .logdomain import (
+    UNDERFLOW_SPAN,
+    LogDomainConfig,
+    LogDomainResult,
+    log_iterates,
+    logdomain_experiment,
+    plain_iterates,
 )
 from .nonnegative import (
     SKA_KINDS,
