@@ -17,7 +17,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup book test unit nbval nbval-perturbed check-notebooks build-strict browser lab lab-test bench execute clean train train-agnews clean-venv latest FORCE
+.PHONY: setup book test unit nbval nbval-perturbed check-notebooks build-strict browser lab lab-test bench execute clean train train-agnews train-mhc clean-venv latest FORCE
 
 setup: $(STAMP)
 
@@ -147,6 +147,17 @@ train: setup
 	( set -e; for s in $(ENSEMBLE_SEEDS); do for m in "digits sinkhorn" "mnist softmax" "digits softmax"; do \
 	    set -- $$m; $(TRAIN) --dataset $$1 --normalisation $$2 --seed $$s --core 1; done; done ) & p1=$$!; \
 	wait $$p0 && wait $$p1
+
+## train-mhc: the trained mHC check (BK-MHCTRAIN, dsmlib/trained/MHC_PREREGISTRATION.md): seeds
+## $(MHC_SEEDS) of the arms identity, mhc and mhc_lite on digits into dsmlib/trained/mhc_weights,
+## seed-major, alternating between one single-threaded process pinned to each of two cores
+## (about 2-3 CPU-min per model); models already stored with matching sha256 are skipped.
+MHC_SEEDS ?= 0 1 2 3
+TRAIN_MHC := $(BIN)/python -m dsmlib.trained.mhc_train --skip-existing --dataset digits
+train-mhc: setup
+	for c in 0 1; do ( set -e; i=0; for s in $(MHC_SEEDS); do for a in mhc mhc_lite identity; do \
+	    if [ $$((i % 2)) -eq $$c ]; then $(TRAIN_MHC) --arm $$a --seed $$s --core $$c; fi; i=$$((i + 1)); \
+	    done; done ) & done; wait
 
 ## train-agnews: RC-F2 for readers who have AG's News (AGNEWS_DIR holds train.csv and test.csv):
 ## Softmax and Sinkhorn for each seed of $(AGNEWS_SEEDS), one single-threaded process pinned to each
