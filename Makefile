@@ -152,12 +152,14 @@ train: setup
 ## $(MHC_SEEDS) of the arms identity, mhc and mhc_lite on digits into dsmlib/trained/mhc_weights,
 ## seed-major, alternating between one single-threaded process pinned to each of two cores
 ## (about 2-3 CPU-min per model); models already stored with matching sha256 are skipped.
-MHC_SEEDS ?= 0 1 2 3
+MHC_SEEDS ?= 0 1 2 3 4
 TRAIN_MHC := $(BIN)/python -m dsmlib.trained.mhc_train --skip-existing --dataset digits
 train-mhc: setup
-	for c in 0 1; do ( set -e; i=0; for s in $(MHC_SEEDS); do for a in mhc mhc_lite identity; do \
-	    if [ $$((i % 2)) -eq $$c ]; then $(TRAIN_MHC) --arm $$a --seed $$s --core $$c; fi; i=$$((i + 1)); \
-	    done; done ) & done; wait
+	( set -e; i=0; for s in $(MHC_SEEDS); do for a in mhc mhc_lite identity; do \
+	    if [ $$((i % 2)) -eq 0 ]; then $(TRAIN_MHC) --arm $$a --seed $$s --core 0; fi; i=$$((i + 1)); done; done ) & p0=$$!; \
+	( set -e; i=0; for s in $(MHC_SEEDS); do for a in mhc mhc_lite identity; do \
+	    if [ $$((i % 2)) -eq 1 ]; then $(TRAIN_MHC) --arm $$a --seed $$s --core 1; fi; i=$$((i + 1)); done; done ) & p1=$$!; \
+	wait $$p0 && wait $$p1
 
 ## train-agnews: RC-F2 for readers who have AG's News (AGNEWS_DIR holds train.csv and test.csv):
 ## Softmax and Sinkhorn for each seed of $(AGNEWS_SEEDS), one single-threaded process pinned to each
