@@ -175,6 +175,7 @@ CLAIMS: dict[str, Claim] = dict(
 BOOK_RESULTS: dict[str, Claim] = dict(
     [
         _c("BK-SIG2T", "ch. 2", r"High-temperature law of $\sigma_2$ for HT's Algorithm-1 matrices, from the corrected expansion", _SQ),
+        _c("BK-MHCTRAIN", "ch. 7", r"The homogeneity trap bites trained mHC mixers: over 16 learned $H^{res}$ of a four-stream ViT, $\sigma_2$ of the product falls below $1/2$", "07b_mhc_trained"),
     ]
 )
 CLAIMS.update(BOOK_RESULTS)
@@ -239,6 +240,7 @@ CHECK_MODULES: dict[str, str] = {
 #: claims checked outside their chapter's package (the book's own results)
 CHECK_MODULE_OF: dict[str, str] = {
     "BK-SIG2T": "dsmlib.experiments.bk_sigma2_law.checks",
+    "BK-MHCTRAIN": "dsmlib.experiments.ch07_mhc.trained",
 }
 
 _TABLES: dict[str, dict[str, tuple[Experiment, Check]]] = {}

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -54,29 +54,27 @@ TRAIN_COMMAND = "python -m dsmlib.trained.mhc_train --dataset {dataset} --arm {a
 
 
 @dataclass(frozen=True)
-class MHCConfig:
-    """Architecture of one mHC ViT (chapter 6's ViT at ``n_layers`` blocks, Softmax attention)."""
+class MHCConfig(ViTConfig):
+    """Chapter 6's :class:`~dsmlib.trained.model.ViTConfig` (Softmax attention, ``n_layers`` 8
+    by default) plus the residual mixer: ``arm`` (a key of :data:`ARMS`) and ``n_streams``."""
 
+    n_layers: int = 8
     arm: str = "mhc"
     n_streams: int = 4
-    n_layers: int = 8
-    d_model: int = 64
-    heads: int = 4
-    d_head: int = 16
-    ff_mult: int = 4
-    n_patches: int = 16
-    patch_dim: int = 4
-    n_classes: int = 10
 
     def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.normalisation != "softmax":
+            raise ValueError(f"the mHC models use Softmax attention, got normalisation={self.normalisation!r}")
         if self.arm not in ARMS:
             raise ValueError(f"arm must be one of {tuple(ARMS)}, got {self.arm!r}")
-        for f in ("n_streams", "n_layers", "d_model", "heads", "d_head", "ff_mult", "n_patches", "patch_dim", "n_classes"):
+        for f in ("n_layers", "d_model", "heads", "d_head", "ff_mult", "n_patches", "patch_dim", "n_classes"):
             v = getattr(self, f)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"MHCConfig.{f} must be a positive integer, got {v!r}")
-        if self.n_streams < 2 or (self.arm == "mhc_lite" and self.n_streams > 6):
-            raise ValueError(f"n_streams must be >= 2 (<= 6 for mhc_lite), got {self.n_streams}")
+        if isinstance(self.n_streams, bool) or not isinstance(self.n_streams, int) or not (
+                2 <= self.n_streams <= (6 if self.arm == "mhc_lite" else 64)):
+            raise ValueError(f"n_streams must be an integer in [2, 64] ([2, 6] for mhc_lite), got {self.n_streams!r}")
 
     @property
     def n_sites(self) -> int:
@@ -94,13 +92,8 @@ class MHCConfig:
         return 2 * self.n_streams + self.n_res
 
     def vit(self) -> ViTConfig:
-        """Chapter 6's ViT config of the same blocks (Softmax attention)."""
-        return ViTConfig(normalisation="softmax", n_layers=self.n_layers, d_model=self.d_model, heads=self.heads,
-                         d_head=self.d_head, ff_mult=self.ff_mult, n_patches=self.n_patches,
-                         patch_dim=self.patch_dim, n_classes=self.n_classes)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+        """The ViT part alone (its blocks, as chapter 6 builds them)."""
+        return ViTConfig(**{f.name: getattr(self, f.name) for f in fields(ViTConfig)})
 
 
 def param_shapes(c: MHCConfig) -> dict[str, tuple[int, ...]]:
