@@ -236,7 +236,7 @@ def _cell_text(c: Cell | None, units: str) -> str:
     p = "< 0.001" if c.p_claim < 1e-3 else f"= {sig(c.p_claim, 2)}"
     pp = "" if not np.isfinite(c.perm_claim) else (
         f", sign-flip/permutation $p {'< 0.001' if c.perm_claim < 1e-3 else '= ' + sig(c.perm_claim, 2)}$")
-    return (f"{_m(sig(c.effect))} [{_m(sig(c.ci[0]))}, {_m(sig(c.ci[1]))}] {units} ({n} runs, $t$-test $p {p}${pp}; "
+    return (f"{_m(sig(c.effect))} [{_m(sig(c.ci[0]))}, {_m(sig(c.ci[1]))}]{units} ({n} runs, $t$-test $p {p}${pp}; "
             f"detectable $\\ge$ {_m(sig(c.mde))}) → **{c.outcome}**")
 
 
@@ -255,9 +255,9 @@ def check(result: TrainedResult) -> Verdict:
         parts.append(f"{ARM_LABELS[arm]}: $-\\ln\\sigma_2(P_{{16}}) - \\ln 2$ = {_cell_text(a.bites[arm], '')} "
                      f"({gm}; half-depth {_geo(a.d_half[arm])} factors)")
     ev = ("Trained four-stream ViTs on digits, 16 $H^{res}$ factors, whole test split. " + "; ".join(parts)
-          + ". Context (decides nothing): accuracy minus identity, mHC " + _cell_text(a.acc["mhc"], "")
-          + "; mHC-lite " + _cell_text(a.acc["mhc_lite"], "") + "; final hidden-stream cosine, mHC minus identity "
-          + _cell_text(a.streams, "") + ".")
+          + ". Context (decides nothing; outcome of the test 'arm > identity'): test accuracy minus identity, mHC "
+          + _cell_text(a.acc["mhc"], "") + "; mHC-lite " + _cell_text(a.acc["mhc_lite"], "")
+          + "; final hidden-stream cosine, mHC minus identity " + _cell_text(a.streams, "") + ".")
     can_fail = ("the test opposes if the learned $H^{res}$ stay so close to permutations that the 16-factor "
                 "product keeps more than half of the non-mean part ($\\sigma_2(P_{16}) > 0.5$) in every run.")
     if result.missing:
@@ -298,7 +298,14 @@ def fig_depth(result: TrainedResult):
     for ax in axs[0]:
         if k is not None:
             ax.legend(loc="lower left")
+        else:
+            _no_runs(ax)
     return fig
+
+
+def _no_runs(ax) -> None:
+    ax.text(0.5, 0.5, "no registered run stored yet\n(make train-mhc)", transform=ax.transAxes, ha="center",
+            va="center", color=COLORS["paper"])
 
 
 def fig_streams(result: TrainedResult):
@@ -312,6 +319,8 @@ def fig_streams(result: TrainedResult):
     ax.set(xlabel="site $k$ (0: the repeated embedding)", ylabel="mean pairwise cosine of the streams")
     if result.models:
         ax.legend(loc="lower left")
+    else:
+        _no_runs(ax)
     return fig
 
 
@@ -321,7 +330,7 @@ def runs_table(result: TrainedResult) -> str:
     rows = ["| run | test acc. | mean $\\sigma_2(H^{res})$ | $\\sigma_2(P_{16})$ | half-depth | max DS error | CPU-min |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for m in result.models:
-        err = "< 1e-6" if m.ds_err < 1e-6 else sig(m.ds_err, 2)
+        err = "< 1e-9" if m.ds_err < 1e-9 else sig(m.ds_err, 2)  # below 1e-9: rounding, printed as a bound
         rows.append(f"| {m.name} | {m.acc:.3f} | {sig(float(m.s.mean()), 4)} | {sig(float(m.g[-1]), 3)} | "
                     f"{sig(m.d_half, 2) if np.isfinite(m.d_half) else 'inf'} | {err} | {m.cpu_s / 60:.1f} |")
     return "\n".join(rows)
