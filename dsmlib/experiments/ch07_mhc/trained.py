@@ -62,6 +62,12 @@ class MHCSummary:
     arm: str
     seed: int
     sha256: str
+
+    @property
+    def z(self) -> float:
+        """The main summary :math:`-\\ln g_K` (registration, section 3)."""
+        return float(-np.log(self.g[-1]))
+
     #: test images analysed (the whole split); accuracy of the float64 forward, and the training
     #: log's final (JAX float32) one
     n_test: int
@@ -71,6 +77,12 @@ class MHCSummary:
     s: NDArray[np.float64]
     #: (K,) mean of sigma_2(P_k)
     g: NDArray[np.float64]
+
+    @property
+    def d_half(self) -> float:
+        """:func:`half_depth` of ``g``."""
+        return half_depth(self.g)
+
     #: (K,) mean pairwise cosine of the rows of P_k (0: a permutation, 1: J/n)
     c: NDArray[np.float64]
     #: (K + 1,) mean pairwise cosine of the hidden streams before the first site and after each
@@ -80,16 +92,6 @@ class MHCSummary:
     #: training cost from the manifest (CPU and wall seconds)
     cpu_s: float
     wall_s: float
-
-    @property
-    def z(self) -> float:
-        """The main summary :math:`-\\ln g_K` (registration, section 3)."""
-        return float(-np.log(self.g[-1]))
-
-    @property
-    def d_half(self) -> float:
-        """:func:`half_depth` of ``g``."""
-        return half_depth(self.g)
 
 
 # ---------------------------------------------------------------------------------------
