@@ -102,7 +102,7 @@ def test_initialisation_is_the_recipes():
 def _summary(arm: str, seed: int, g_end: float, acc: float = 0.95, h_end: float = 0.9) -> tr.MHCSummary:
     K = 16
     g = np.exp(np.log(g_end) * np.arange(1, K + 1) / K) if arm != "identity" else np.ones(K)
-    return tr.MHCSummary(name=mm.model_name("digits", arm, seed), arm=arm, seed=seed, sha256="0" * 64, n_test=360,
+    return tr.MHCSummary(name=mm.model_name("digits", arm, seed), arm=arm, seed=seed, sha256="0" * 64, n_test=359,
                          acc=acc, acc_log=acc, s=np.full(K, g[0]), g=g, c=np.zeros(K), h=np.full(K + 1, h_end),
                          ds_err=0.0, cpu_s=120.0, wall_s=130.0)
 
@@ -160,7 +160,7 @@ def test_train_store_summarise_and_verify(tmp_path, monkeypatch):
     man = json.loads((tmp_path / "manifest.json").read_text())
     assert set(man) == {"digits_mhc_s0"} and man["digits_mhc_s0"]["arm"] == "mhc"
     m = tr.model_summary.uncached("digits_mhc_s0")
-    assert m.arm == "mhc" and m.g.shape == (2,) and m.n_test == 360 and 0 < m.g[-1] <= 1
+    assert m.arm == "mhc" and m.g.shape == (2,) and m.n_test == 359 and 0 < m.g[-1] <= 1
     assert abs(m.acc - m.acc_log) < 0.02  # float64 numpy vs float32 JAX
     f = tmp_path / "digits_mhc_s0.npz"
     f.write_bytes(f.read_bytes()[:-1] + b"x")

@@ -39,7 +39,7 @@ from .._format import sig
 CLAIM_ID = "BK-MHCTRAIN"
 REGISTRATION = "dsmlib/trained/MHC_PREREGISTRATION.md"
 #: the commit that fixed the registration (amended, still before any weights existed)
-REGISTRATION_COMMIT = "71b3dd7359cd274a379b4bbe84799e083dad7215"
+REGISTRATION_COMMIT = "763012b04482f80b58389ed526f58df16239a516"
 DATASET = "digits"
 ARMS = ("identity", "mhc", "mhc_lite")
 #: the arms whose H_res is doubly stochastic, in the order of the verdict's parts (main first)
