@@ -167,7 +167,7 @@ CLAIMS: dict[str, Claim] = dict(
         _c("RC-T1P", "Theorem 1, proof", r"The proof (first-order approximations, Eqs. 7-8, turned into an inequality) yields a bound valid without a small-score hypothesis", _RANK),
         _c("RC-P3L", "Prop. 3, Theorems 1-2", r"$\lambda$ is a constant, $0 < \lambda \le 1$, independent of the matrix it bounds", _RANK),
         _c("RC-LOG", "App. A", r"Log-domain Sinkhorn converges to the same scaling as the plain iteration, because $\log$ and $\exp$ are bijective", _SQ),
-        _c("RC-BETA", "Sec. 3", r"$\beta = \lVert W_Q W_K^\top\rVert_2 \lVert W_V\rVert_2$ is typically $O(1)$ at common initialisations", _RANK),
+        _c("RC-BETA", "Sec. 3", r"$\beta = \lVert W_Q W_K^\top\rVert_2 \lVert W_h\rVert_2$ is typically $O(1)$ at common initialisations", _RANK),
     ]
 )
 
@@ -189,35 +189,14 @@ _UNTESTABLE = {
         "24 layers, d_model 128, 4 heads, max pooling), which trains both attentions and prints the same path "
         "analysis and pre-registered test"
     ),
-    "HT-L2S": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: a primitive DSM against a DSM with a permutation block (σ₂ = 1), and Sinkhorn outputs near a permutation at low temperature (σ₂ → 1)"
-    ),
-    "HT-VPERP": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: track the mean component of features through the paper's blocks (x + φ(Mx), LN(Mx + ξ)): a nonlinearity or LayerNorm can move energy between the mean and V⊥"
-    ),
-    "HT-ACC": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: compare the decay of ‖x⊥‖ across layers with σ₂ per layer against σ₂ = 1 (permutation) mixing at equal depth"
-    ),
     "HT-ESC": (
         "a third-edition statement whose check is not built yet; a reader can test it by: train or construct blocks with a learnable gain and with a non-DSM (row-stochastic) mixer and measure whether the output cosines recover at the same σ₂"
-    ),
-    "RC-MIX": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: products of i.i.d. Sinkhorn matrices against their mean contraction E[σ₂] per factor, and products of reducible DSMs that do not mix"
     ),
     "RC-L1P": (
         "a third-edition statement whose check is not built yet; a reader can test it by: follow the sketch literally (composition of C and R, iterate, use Q² = Q) and compare its coefficient with the measured first-order term"
     ),
-    "RC-T1P": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: compare the bound derived as written with measured residuals at growing score scales, where the first-order step fails"
-    ),
-    "RC-P3L": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: compute the smallest admissible λ for many matrices Y and show whether it is bounded away from 1 independently of Y"
-    ),
     "RC-LOG": (
         "a third-edition statement whose check is not built yet; a reader can test it by: run the log-domain and plain iterations on the same positive and non-negative matrices and compare their limits and iteration counts"
-    ),
-    "RC-BETA": (
-        "a third-edition statement whose check is not built yet; a reader can test it by: β at PyTorch's and Xavier's initialisations for the paper's sizes (Table 1 and 2), and after training for the stored ViTs"
     ),
 }
 

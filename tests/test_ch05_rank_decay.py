@@ -1,4 +1,4 @@
-"""Chapter 5 experiments at small sizes, and flip tests for RC-T1, RC-T2, RC-G, RC-EXP."""
+"""Chapter 5 experiments at small sizes, and flip tests for every check of the chapter."""
 
 from __future__ import annotations
 
@@ -218,23 +218,116 @@ def col():
 
 
 def test_rc_t2s_flips(col):
-    assert col.log_res.shape == (1, 3, 10, 4)
+    assert col.log_res.shape == (1, 3, 10, 4) and col.local_k.shape == (1, 10, 3)
     assert abs(ch.collapse_exponent(col, 0) - 3) < 0.1
     v = ch.check_rc_t2s(col)
-    assert v.verdict in ("confirmed", "qualified")
-    # doctored: each layer squares instead of cubing (log r_l+1 = 2 log r_l) -> refuted, conclusion
+    assert v.verdict in ("confirmed", "qualified") and v.can_fail
+    assert sum(r.papers_own for r in v.readings) == 1
+    # doctored: each layer squares instead of cubing (log r_l+1 = 2 log r_l - 0.5): decrement ratio 2 -> refuted
     sq = col.log_res.copy()
     for ell in range(1, sq.shape[-1]):
         sq[..., ell] = 2 * sq[..., ell - 1] - 0.5
     w = ch.check_rc_t2s(dataclasses.replace(col, log_res=sq))
     assert w.verdict == "refuted" and w.severity == "conclusion"
-    # doctored: the standard regime decays exponentially (constant factor per layer), small ones cubic
+    # doctored: the standard regime decays exponentially (constant factor per layer) -> refuted
     ex = col.log_res.copy()
     ex[:, 0] = ex[:, 0, :, :1] - 1.5 * np.arange(ex.shape[-1])
     am = col.amax_in.copy()
-    am[:, 0] = 1.0  # never first-order, always resolvable
-    u = ch.check_rc_t2s(dataclasses.replace(col, log_res=ex, amax_in=am))
-    assert u.verdict == "qualified" and u.severity == "scope"
+    am[:, 0, :, :-1] = 1.0  # never first-order, always resolvable
+    assert ch.check_rc_t2s(dataclasses.replace(col, log_res=ex, amax_in=am)).verdict == "refuted"
+    # doctored: an exact cubic trajectory with first-order inputs from layer 1 on -> confirmed;
+    # the same with local exponents 2 -> qualified (the rate, not the shape, fails)
+    cub = col.log_res.copy()
+    for ell in range(1, cub.shape[-1]):
+        cub[:, 0, :, ell] = 3 * cub[:, 0, :, ell - 1] - 1.0
+    am2 = col.amax_in.copy()
+    am2[:, 0, :, 1:-1] = 1e-3
+    am2[:, 0, :, 0] = 1.0
+    good = dataclasses.replace(col, log_res=cub, amax_in=am2, local_k=np.full_like(col.local_k, 3.0))
+    assert ch.check_rc_t2s(good).verdict == "confirmed"
+    two = ch.check_rc_t2s(dataclasses.replace(good, local_k=np.full_like(col.local_k, 2.0)))
+    assert two.verdict == "qualified" and two.severity == "constant"
+    with pytest.raises(ValueError, match="local exponents"):
+        ch.check_rc_t2s(dataclasses.replace(col, local_k=None))
+
+
+def test_decrement_ratios_and_local_exponents():
+    from dsmlib.attention import random_san_weights
+    from dsmlib.projections import res
+
+    cfg = ch.CollapseConfig(sizes=((8, 8, 4, 1),), n_layers=3, small_rhos=(0.1,), trials=2)
+    X = np.zeros((1, 2, 2, 4))
+    X[..., 0] = 0.0
+    for ell in range(1, 4):
+        X[..., ell] = 3 * X[..., ell - 1] - 1.0  # r_l+1 = 0.1 r_l^3
+    r = ch.CollapseResult(cfg, X[None], np.full((1, 2, 2, 4), 1.0))
+    np.testing.assert_allclose(ch.decrement_ratios(r, 0), 3.0)
+    # a single layer on small centred inputs cubes its residual: local exponent 3
+    rng = np.random.default_rng(0)
+    W = random_san_weights(2, 2, 8, 4, size=3, rng=rng)
+    R = res(rng.normal(size=(3, 6, 8)))
+    k = ch.local_exponents(1e-2 * R, W)
+    np.testing.assert_allclose(k[:, 0], 3.0, atol=1e-3)  # deeper layers: scores below rounding
+    assert np.all(ch.local_exponents(30 * R, W)[:, 0] < 2.5)  # saturated attention: not cubic
+    with pytest.raises(ValueError, match="h must"):
+        ch.local_exponents(R, W, h=1.5)
+
+
+def test_rate_ratios():
+    t = np.arange(1, 21)
+    np.testing.assert_allclose(ch.rate_ratios(np.exp(-0.3 - 0.8 * t)[None], t), [1.0])
+    assert ch.rate_ratios(np.exp(-0.01 * 3.0**t), t) > 10
+    with pytest.raises(ValueError, match="depths"):
+        ch.rate_ratios(np.ones((2, 5)), t)
+
+
+SMALL_MIX = ch.MixingConfig(n=12, d_model=16, d_qk=4, depth=8, n_products=6, scales=(1.0, 3.0), chunk=4)
+SMALL_P3L = ch.LambdaDependenceConfig(n=12, d_model=16, d_qk=4, draws=5)
+
+
+def test_rc_mix_flips():
+    r = ch.mixing_experiment.uncached(SMALL_MIX)
+    assert r.dist.shape == (2, 6, 8) and r.perm_dist.shape == (6, 8)
+    assert np.all(r.dist <= r.bound * (1 + 1e-6))
+    np.testing.assert_allclose(r.perm_dist, 1.0)
+    v = ch.check_rc_mix(r)
+    assert v.verdict == "confirmed" and v.can_fail
+    assert [x.verdict for x in v.readings] == ["confirmed", "refuted"]
+    # doctored: products that stop mixing (distance constant) -> refuted, conclusion
+    stuck = dataclasses.replace(r, dist=np.broadcast_to(r.dist[..., :1], r.dist.shape).copy())
+    w = ch.check_rc_mix(stuck)
+    assert w.verdict == "refuted" and w.severity == "conclusion"
+
+
+def test_rc_p3l_flips():
+    r = ch.lambda_dependence_experiment.uncached(SMALL_P3L)
+    assert r.lam_theorem.shape == (3, 5)
+    np.testing.assert_allclose(r.lam_theorem, 1.0, atol=1e-12)  # centred R: Q(A) = A
+    v = ch.check_rc_p3l(r)
+    assert v.verdict == "qualified" and v.severity == "proof"
+    # doctored: lambda the same for every matrix -> confirmed
+    flat = dataclasses.replace(r, lam_theorem=r.lam_theorem * 0 + 0.7, lam_raw=r.lam_raw * 0 + 0.7)
+    assert ch.check_rc_p3l(flat).verdict == "confirmed"
+    assert ch.frobenius_lambda(np.ones((3, 3))) == 0.0
+    with pytest.raises(ValueError, match="Y must"):
+        ch.frobenius_lambda(np.ones((3, 4)))
+
+
+def test_rc_t1p_flips(t1):
+    v = ch.check_rc_t1p(t1)
+    assert v.verdict == "refuted" and v.severity == "proof"
+    # doctored: LHS a decade under every bound -> the chain yields a valid bound -> confirmed
+    assert ch.check_rc_t1p(dataclasses.replace(t1, lhs=t1.lhs / 1e3)).verdict == "confirmed"
+
+
+def test_rc_beta_flips(lam):
+    v = ch.check_rc_beta(lam)
+    own = [r for r in v.readings if r.papers_own][0]
+    assert own.name.startswith(ch.RC_INIT) and v.verdict == own.verdict
+    big = ch.check_rc_beta(dataclasses.replace(lam, beta=lam.beta * 0 + 100.0))
+    assert big.verdict == "refuted" and big.severity == "constant"
+    ok = ch.check_rc_beta(dataclasses.replace(lam, beta=lam.beta * 0 + 1.0))
+    assert ok.verdict == "confirmed"
 
 
 @pytest.fixture(scope="module")
@@ -322,3 +415,31 @@ def test_synthetic_cubic_collapse_and_estimator_check(col):
     assert np.isfinite(e.pooled_real) and np.isfinite(e.pooled_synthetic)
     with pytest.raises(ValueError, match="size"):
         ch.synthetic_cubic_collapse(col, 5)
+
+
+def test_tables_and_figures(col, t1, t2):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dsmlib.experiments.ch05_rank_decay import figures as chf
+
+    tab = ch.collapse_table(col)
+    lines = tab.splitlines()
+    assert len(lines) == 2 + col.config.n_layers * len(col.config.sizes)
+    assert all(line.count("|") == lines[0].count("|") for line in lines)  # no stray pipe from maths
+    assert r"\vert" in lines[0]
+    for tab in (ch.t1_table(t1), ch.gap_table(t2), ch.rigorous_table(t1),
+                ch.bound_table({"Thm 2": t2})):
+        rows = [x for x in tab.splitlines() if x.startswith("|")]
+        assert len({x.count("|") for x in rows}) == 1
+    for fig in (chf.fig_local_exponents(col), chf.fig_collapse(col), chf.fig_thm1(t1, d_qk=4), chf.fig_thm2(t2)):
+        for ax in fig.axes:
+            assert ax.get_xlabel()
+        matplotlib.pyplot.close(fig)
+    mix = ch.mixing_experiment.uncached(SMALL_MIX)
+    fig = chf.fig_mixing(mix)
+    assert fig.axes[0].get_ylabel() and fig.axes[0].get_yscale() == "log"
+    s = ch.summary([ch.check_rc_mix(mix)])
+    assert s.splitlines()[2].startswith("| {prf:ref}`RC-MIX")
+    with pytest.raises(ValueError, match="verdicts must include"):
+        ch.findings([ch.check_rc_mix(mix)])

@@ -112,3 +112,26 @@ def test_numpy_forward_matches_jax(tiny):
         out = tm.forward(p64, c, x.astype(np.float64), record=True)
         np.testing.assert_allclose(np.asarray(Pj), out.attention, atol=2e-5)
         np.testing.assert_allclose(np.asarray(lj), out.logits, atol=2e-4, rtol=1e-4)
+
+
+def test_compiled_gelu_equals_scipy_to_rounding():
+    """The compiled float64 GELU of chapter 6's inference agrees with scipy's erf form to a few ulps."""
+    import numpy as np
+    from scipy.special import erf
+
+    from dsmlib._kernels import AVAILABLE
+    from dsmlib.trained.model import _gelu
+
+    x = np.random.default_rng(0).standard_normal((3, 17, 256)) * 4
+    ref = 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+    got = _gelu(x)
+    assert got.shape == x.shape and got.dtype == np.float64
+    assert np.abs(got - ref).max() <= 8 * np.finfo(float).eps * np.abs(ref).max()
+    x32 = x.astype(np.float32)
+    ref32 = 0.5 * x32 * (1.0 + erf(x32 / np.sqrt(2.0)))  # float32 in, float64 out (numpy promotion)
+    got32 = _gelu(x32)
+    assert got32.dtype == ref32.dtype == np.float64
+    assert np.abs(got32 - ref32).max() <= 8 * np.finfo(float).eps * np.abs(ref32).max()
+    if AVAILABLE:
+        from dsmlib._kernels.elementwise import gelu_f64
+        assert gelu_f64(x.astype(np.float32)) is None

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-__all__ = ["mtex", "sig", "small", "tex"]
+__all__ = ["by_id", "mtex", "sig", "small", "tex"]
 
 
 def sig(x: float, digits: int = 2) -> str:
@@ -52,3 +52,18 @@ def tex(s: str) -> str:
 def mtex(s: str) -> str:
     """A formatted number as inline MyST maths: ``$...$`` around :func:`tex`."""
     return f"${tex(s)}$"
+
+
+def by_id(verdicts, ids) -> dict:
+    """``{claim id: Verdict}`` for ``verdicts``, checking that every id in ``ids`` is there.
+
+    Raises
+    ------
+    ValueError
+        If a verdict on one of ``ids`` is missing.
+    """
+    vs = {v.claim_id: v for v in verdicts}
+    missing = [cid for cid in ids if cid not in vs]
+    if missing:
+        raise ValueError(f"verdicts must include {', '.join(missing)}")
+    return vs

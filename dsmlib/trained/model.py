@@ -41,6 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import erf
 
+from .._kernels.elementwise import gelu_f64
 from .._validate import file_sha256, read_regular_file
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -157,7 +158,10 @@ def _ln(x: NDArray, g: NDArray, b: NDArray) -> NDArray:
 
 
 def _gelu(x: NDArray) -> NDArray:
-    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+    """Exact GELU in float64 (a float32 ``x`` is promoted, as ``x / np.sqrt(2.0)`` always did):
+    by the compiled kernel (about 4x faster than scipy's ``erf``, equal to rounding), else scipy."""
+    out = gelu_f64(x.astype(np.float64, copy=False)) if x.dtype in (np.float32, np.float64) else None
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0))) if out is None else out
 
 
 def attention_sublayer(
@@ -168,17 +172,23 @@ def attention_sublayer(
     P)``, the output ``MHA(LN(h))`` (B, n, d) (without the residual), the scores and the
     attention (B, H, n, n). ``p``: parameters stacked over layers; ``normaliser`` as in
     :func:`forward`."""
-    B, n, H, dh = h.shape[0], h.shape[1], c.heads, c.d_head
-    u = _ln(h, p["ln1_g"][l], p["ln1_b"][l])
-    q, k, v = ((u @ p[w][l]).reshape(B, n, H, dh).transpose(0, 2, 1, 3) for w in ("wq", "wk", "wv"))
+    B, n, D, H, dh = *h.shape, c.heads, c.d_head
+    # the dense maps act on all B * n tokens as one (B n, d) matrix: one BLAS call each instead
+    # of one per image; q, k and v come from one product with the stacked projections
+    wqkv = np.concatenate([p["wq"][l], p["wk"][l], p["wv"][l]], axis=-1)  # (d, 3 H dh)
+    u = _ln(h, p["ln1_g"][l], p["ln1_b"][l]).reshape(B * n, D)
+    q, k, v = (u @ wqkv).reshape(B, n, 3, H, dh).transpose(2, 0, 3, 1, 4)
     S = (q @ k.transpose(0, 1, 3, 2)) * h.dtype.type(1.0 / np.sqrt(dh))
     P = normalise(S, c, fast=fast) if normaliser is None else np.asarray(normaliser(S), dtype=h.dtype)
-    return (P @ v).transpose(0, 2, 1, 3).reshape(B, n, H * dh) @ p["wo"][l] + p["bo"][l], S, P
+    o = ((P @ v).transpose(0, 2, 1, 3).reshape(B * n, H * dh) @ p["wo"][l]).reshape(B, n, D) + p["bo"][l]
+    return o, S, P
 
 
 def ff_sublayer(h: NDArray, p: dict[str, NDArray], l: int) -> NDArray:
     """Layer ``l``'s feed-forward sub-block ``FF(LN(h))`` on ``h`` (B, n, d) (without the residual)."""
-    return _gelu(_ln(h, p["ln2_g"][l], p["ln2_b"][l]) @ p["w1"][l] + p["b1"][l]) @ p["w2"][l] + p["b2"][l]
+    B, n, D = h.shape
+    g = _gelu(_ln(h, p["ln2_g"][l], p["ln2_b"][l]).reshape(B * n, D) @ p["w1"][l] + p["b1"][l])
+    return (g @ p["w2"][l]).reshape(B, n, D) + p["b2"][l]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-r"""Chapter 4: residual stagnation, effective depth and skip paths (HT-P1, HT-DEEP, HT-RES, RC-SKIP).
+r"""Chapter 4: residual stagnation, effective depth and skip paths (HT-P1, HT-DEEP, HT-RES, RC-SKIP, HT-VPERP, HT-ACC).
 
 Experiments of ``chapters/04_residual_stagnation.ipynb``:
 
@@ -13,6 +13,8 @@ Experiments of ``chapters/04_residual_stagnation.ipynb``:
   network :math:`\prod(I+P_\ell)/2` against the path-length mixture (RC-SKIP);
 * :func:`noisy_pair_experiment` -- HT's noise model in every block, two similar inputs, with
   and without skips (HT-RES);
+* :func:`detail_decay_experiment` -- the detail component through pure DSM layers and through
+  permutations (HT-ACC); :func:`deep_experiment` also answers HT-VPERP (mean fractions);
 * :func:`identity_depth_experiment` -- skip networks up to thousands of layers with fresh
   matrices per layer and with one fixed matrix: the random-walk law of the angle (HT-DEEP).
 
@@ -28,8 +30,11 @@ from __future__ import annotations
 
 from .checks import (  # noqa: F401
     CHECKS,
+    check_ht_acc,
     check_ht_deep,
     check_ht_p1,
+    check_ht_vperp,
+    res_states,
     check_ht_res,
     check_rc_skip,
 )
@@ -38,6 +43,8 @@ from .experiments import (  # noqa: F401
     DECOR_DEG,
     DeepConfig,
     DeepResult,
+    DetailDecayConfig,
+    DetailDecayResult,
     ESC_COLS,
     EscapeConfig,
     EscapeResult,
@@ -46,6 +53,7 @@ from .experiments import (  # noqa: F401
     HIGH_ENTROPY_SIGMA2,
     IdentityDepthConfig,
     IdentityDepthResult,
+    PRACTICAL_DEPTH,
     MIXINGS,
     MIXTURE_FACTOR,
     NoisyPairConfig,
@@ -56,6 +64,7 @@ from .experiments import (  # noqa: F401
     PathResult,
     RESIDUAL_FLOOR,
     RES_ARCHS,
+    RES_KEYS,
     RES_COLLAPSE_MARGIN,
     RES_KEEP_LEVEL,
     SATURATION_THRESHOLD,
@@ -65,10 +74,11 @@ from .experiments import (  # noqa: F401
     WalkFit,
     _checkpoints,
     _tex,
-    algorithm1_batch,
     cluster_ci,
     decay_rates,
     deep_experiment,
+    detail_decay_experiment,
+    detail_rates,
     effective_depth,
     escape_experiment,
     growth_ratio,
@@ -89,6 +99,7 @@ from .experiments import (  # noqa: F401
 )
 from .figures import (  # noqa: F401
     angle_figure,
+    detail_figure,
     escape_figure,
     explore_network,
     frame_figure,
@@ -102,7 +113,9 @@ from .tables import (  # noqa: F401
     FINDING_IDS,
     MIXING_LABELS,
     _num,
+    _num_floor,
     depth_table,
+    detail_table,
     escape_table,
     findings,
     mixture_markdown,
@@ -110,7 +123,9 @@ from .tables import (  # noqa: F401
     pool_table,
     saturation_markdown,
     skip_test_table,
+    summary_markdown,
     violation_table,
+    vperp_table,
     walk_table,
 )
 
@@ -120,6 +135,8 @@ __all__ = [
     "DECOR_DEG",
     "DeepConfig",
     "DeepResult",
+    "DetailDecayConfig",
+    "DetailDecayResult",
     "ESC_COLS",
     "EscapeConfig",
     "EscapeResult",
@@ -129,6 +146,7 @@ __all__ = [
     "HIGH_ENTROPY_SIGMA2",
     "IdentityDepthConfig",
     "IdentityDepthResult",
+    "PRACTICAL_DEPTH",
     "MIXINGS",
     "MIXING_LABELS",
     "MIXTURE_FACTOR",
@@ -140,6 +158,7 @@ __all__ = [
     "PathResult",
     "RESIDUAL_FLOOR",
     "RES_ARCHS",
+    "RES_KEYS",
     "RES_COLLAPSE_MARGIN",
     "RES_KEEP_LEVEL",
     "SATURATION_THRESHOLD",
@@ -147,16 +166,22 @@ __all__ = [
     "THETA_ID_DEG",
     "VARIANTS",
     "WalkFit",
-    "algorithm1_batch",
     "angle_figure",
+    "detail_figure",
+    "check_ht_acc",
     "check_ht_deep",
     "check_ht_p1",
+    "check_ht_vperp",
+    "res_states",
     "check_ht_res",
     "check_rc_skip",
     "cluster_ci",
     "decay_rates",
     "deep_experiment",
+    "detail_decay_experiment",
+    "detail_rates",
     "depth_table",
+    "detail_table",
     "effective_depth",
     "escape_experiment",
     "escape_figure",
@@ -185,9 +210,11 @@ __all__ = [
     "saturation_table",
     "skip_pair_law",
     "skip_test_table",
+    "summary_markdown",
     "skip_tests",
     "variant_index",
     "violation_table",
+    "vperp_table",
     "walk_figure",
     "walk_fits",
     "walk_table",

@@ -9,6 +9,7 @@ from ...residual import forward
 
 from .experiments.common import _pool_index, make_inputs
 from .experiments.deep import DeepResult, EscapeResult
+from .experiments.detail import DetailDecayResult, detail_rates
 from .experiments.pairs import NoisyPairResult, RES_COLLAPSE_MARGIN, RES_KEEP_LEVEL, skip_pair_law
 from .experiments.paths import PathResult, RESIDUAL_FLOOR, mixture_table
 from .experiments.walk import IdentityDepthResult, THETA_ID_DEG, identity_depth_law, walk_fits
@@ -245,23 +246,29 @@ def frame_figure(result: DeepResult, T: float):
 
 
 def pair_figure(result: NoisyPairResult):
-    """HT-RES: mean pair cosine vs depth (skip solid, no skip dashed) and final cosines."""
+    """HT-RES: mean pair cosine vs depth for three blocks, and the final cosines at the largest T.
+
+    Left: skip around the whole block (solid), skip around HT's block (dash-dot), HT's block
+    without skip (dashed); the pre-LN block is within 0.02 of the solid line and not drawn.
+    Right: histograms of the final cosines of all pairs at the largest temperature.
+    """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     from ...plotting import COLORS
 
     c = result.config
-    fig, ax = _figure(2, 1, height=3.4)
+    fig, ax = _figure(2, 1, height=3.6)
     ax = ax[0]
     ls = np.arange(1, c.depth + 1)
     nT = len(c.temperatures)
+    styles = {0: dict(ls="-"), 2: dict(ls="-.", lw=1.3), 1: dict(ls="--", lw=1.1)}
     for t, T in enumerate(c.temperatures):
         col = _tcolor(t, nT)
         g = result.net_mean_cos[t, :, 1:].mean(axis=-1)
         lab = rf"$T = {T:.3g}$, $\tilde\sigma_2 = {result.sigma2_med[t]:.3f}$"
-        ax[0].plot(ls, g[0], color=col, label=lab)
-        ax[0].plot(ls, g[1], color=col, ls="--", lw=1.2)
+        for a, kw in styles.items():
+            ax[0].plot(ls, g[a], color=col, label=lab if a == 0 else None, **kw)
     ax[0].plot(ls, skip_pair_law(c, ls), color="k", ls=":", lw=1)
     ax[0].axhspan(-RES_COLLAPSE_MARGIN, RES_COLLAPSE_MARGIN, color="0.85", lw=0)
     ax[0].axhline(RES_KEEP_LEVEL, color="0.5", lw=0.8)
@@ -269,22 +276,54 @@ def pair_figure(result: NoisyPairResult):
               ylim=(-0.1, 1.02), title="mean cosine of a pair")
     t = nT - 1
     bins = np.linspace(-0.5, 1.0, 61)
-    ax[1].hist(result.cos_final[t, 1], bins=bins, density=True, color=COLORS["noskip"], alpha=0.6)
-    ax[1].hist(result.cos_final[t, 0], bins=bins, density=True, color=COLORS["skip"], alpha=0.6)
+    hist = ((1, COLORS["noskip"]), (2, COLORS["theory"]), (0, COLORS["skip"]))
+    for a, col in hist:
+        ax[1].hist(result.cos_final[t, a], bins=bins, density=True, color=col, alpha=0.5)
     z = np.linspace(-0.5, 0.5, 201)
-    ax[1].plot(z, stats.norm.pdf(z, 0, 1 / np.sqrt(c.n - 1)), color=COLORS["theory"], lw=1.2)
+    ax[1].plot(z, stats.norm.pdf(z, 0, 1 / np.sqrt(c.n - 1)), color="k", lw=1.0)
     ax[1].set(yscale="log", ylim=(1e-2, None), xlabel=rf"$\cos\angle(x_L, x_L')$ at $L = {c.depth}$",
               ylabel="density", title=rf"{c.pairs} pairs, $T = {c.temperatures[t]:.3g}$")
     h, lab = ax[0].get_legend_handles_labels()
-    h += [Line2D([], [], color="0.3"), Line2D([], [], color="0.3", ls="--", lw=1.2),
-          Line2D([], [], color="k", ls=":", lw=1), Patch(color="0.85"),
-          Line2D([], [], color="0.5", lw=0.8),
-          Patch(color=COLORS["skip"], alpha=0.6), Patch(color=COLORS["noskip"], alpha=0.6),
-          Line2D([], [], color=COLORS["theory"], lw=1.2)]
-    lab += ["skip (left)", "no skip (left)", r"noise-only law $c_0e^{-L\nu^2/n}$",
-            rf"collapse margin $\pm{RES_COLLAPSE_MARGIN:g}$", f"level {RES_KEEP_LEVEL:g}",
-            "skip (right)", "no skip (right)", r"$N(0, 1/(n-1))$"]
+    h += [Line2D([], [], color="0.3"), Line2D([], [], color="0.3", ls="-.", lw=1.3),
+          Line2D([], [], color="0.3", ls="--", lw=1.1),
+          Line2D([], [], color="k", ls=":", lw=1), Patch(color="0.85"), Line2D([], [], color="0.5", lw=0.8)]
+    lab += [r"$\mathrm{LN}(x + Mx + \xi)$", r"$x + \mathrm{LN}(Mx + \xi)$", r"$\mathrm{LN}(Mx + \xi)$, no skip",
+            r"noise-only law $c_0e^{-L\nu^2/n}$", rf"collapse margin $\pm{RES_COLLAPSE_MARGIN:g}$",
+            f"level {RES_KEEP_LEVEL:g}"]
+    h += [Patch(color=col, alpha=0.5) for _, col in hist] + [Line2D([], [], color="k", lw=1.0)]
+    lab += [r"histogram, $\mathrm{LN}(Mx + \xi)$", r"histogram, $x + \mathrm{LN}(Mx + \xi)$",
+            r"histogram, $\mathrm{LN}(x + Mx + \xi)$", r"$N(0, 1/(n-1))$"]
     fig.legend(h, lab, loc="outside lower center", ncol=3)
+    return fig
+
+
+def detail_figure(result: DetailDecayResult):
+    """HT-ACC: median log10 detail vs depth per temperature (left) and the rate per layer vs sigma2 (right)."""
+    from ...plotting import COLORS
+
+    c = result.config
+    fig, ax = _figure(2, 1, height=3.2)
+    ax = ax[0]
+    nT = len(c.temperatures)
+    ls = np.arange(c.depth + 1)
+    for t, T in enumerate(c.temperatures):
+        logd = np.concatenate([np.zeros((1, c.trials)), -np.cumsum(result.logdec[t], axis=0)])
+        ax[0].plot(ls, np.median(logd, axis=1) / np.log(10), color=_tcolor(t, nT),
+                   label=rf"$T = {T:g}$, $\tilde\sigma_2 = {result.sigma2_q[t, 1]:.3g}$")
+    perm = np.concatenate([[0.0], -np.cumsum(np.median(result.perm_logdec, axis=1))]) / np.log(10)
+    ax[0].plot(ls, perm, color="k", ls="--", label=r"permutations, $\sigma_2 = 1$")
+    ax[0].set(xlabel=r"depth $L$", ylabel=r"$\log_{10}\| x_L\|/\| x_0\|$ (median)",
+              title="detail of a mean-free input")
+    rows = detail_rates(result)
+    s2 = np.array([r["sigma2"] for r in rows])
+    ax[1].plot(s2, [r["rate"] for r in rows], "o-", color=COLORS["skip"], label="measured, per layer")
+    ax[1].plot(s2, [r["bound_rate"] for r in rows], "s--", color=COLORS["theory"],
+               label=r"$-\ln\sigma_2$ (compounded Lemma 2)")
+    ax[1].set(xscale="log", xlabel=r"median $\sigma_2$", ylabel=r"decay $-\ln(\| x_{\ell+1}\|/\| x_\ell\|)$",
+              title="decay rate per layer")
+    h0, l0 = ax[0].get_legend_handles_labels()
+    h1, l1 = ax[1].get_legend_handles_labels()
+    fig.legend(h0 + h1, l0 + l1, loc="outside lower center", ncol=3)
     return fig
 
 

@@ -15,11 +15,11 @@ from .experiments.deep import (
     measured_depth,
     saturation_table,
 )
-from .experiments.pairs import NoisyPairResult, cluster_ci, noisy_pair_experiment, skip_pair_law
-from .experiments.paths import PathResult, mixture_rates, mixture_table, path_experiment, skip_tests
+from .experiments.detail import DetailDecayResult, detail_rates
+from .experiments.pairs import RES_ARCHS, NoisyPairResult, cluster_ci, skip_pair_law
+from .experiments.paths import PathResult, mixture_table, skip_tests
 from .experiments.walk import (
     IdentityDepthResult,
-    identity_depth_experiment,
     identity_depth_law,
     walk_fits,
 )
@@ -108,17 +108,57 @@ def walk_table(result: IdentityDepthResult) -> str:
 
 
 def pair_table(result: NoisyPairResult) -> str:
-    """Markdown: mean pair cosine at the last depth with its 95% CI over networks, per T."""
+    """Markdown: mean pair cosine at the last depth [95% CI over networks] per block (rows) and T."""
     c = result.config
     mu, lo, hi = cluster_ci(result.net_mean_cos[:, :, -1])
-    rows = [[f"{T:g}", f"{result.sigma2_med[t]:.3f}",
-             f"{mu[t, 0]:.3f} [{lo[t, 0]:.3f}, {hi[t, 0]:.3f}]",
-             f"${mu[t, 1]:+.3f}$ [${lo[t, 1]:+.3f}$, ${hi[t, 1]:+.3f}$]"]
-            for t, T in enumerate(c.temperatures)]
+    ang = result.net_angle0[:, :, -1].mean(axis=-1)
+    rows = [[RES_ARCHS[a]] + [f"${mu[t, a]:+.3f}$ [${lo[t, a]:+.3f}$, ${hi[t, a]:+.3f}$], "
+                              f"{ang[t, a]:.0f}°" for t in range(len(c.temperatures))]
+            for a in (1, 2, 0, 3)]
     law = float(skip_pair_law(c, c.depth))
-    return (_md_table(["$T$", r"$\tilde\sigma_2$", "skip: mean cosine [95% CI]",
-                       "no skip: mean cosine [95% CI]"], rows)
-            + f"\n\nAt $L = {c.depth}$. Noise-only law $c_0e^{{-L\\nu^2/n}} = {law:.3f}$.")
+    header = ["block"] + [rf"$T = {T:g}$ ($\tilde\sigma_2 = {result.sigma2_med[t]:.3f}$)"
+                          for t, T in enumerate(c.temperatures)]
+    return (_md_table(header, rows)
+            + f"\n\nMean pair cosine $\\cos\\angle(x_L, x_L')$ [95% CI over {c.networks} networks] and mean "
+            f"angle of a stream to its own input, at $L = {c.depth}$. Noise-only law "
+            f"$c_0e^{{-L\\nu^2/n}} = {law:.3f}$.")
+
+
+def vperp_table(result: DeepResult) -> str:
+    """Markdown (HT-VPERP): median mean fraction after 1 layer and at L, per mean-free block and T."""
+    Ts = result.config.temperatures
+    L = result.config.depth
+    rows = []
+    for k, v in enumerate(result.variants):
+        if v[2] != "perp":
+            continue
+        cells = []
+        for t in range(len(Ts)):
+            m1, mL = result.meanfrac_q[t, k, 1, 1], result.meanfrac_q[t, k, -1, 1]
+            cells.append(" / ".join(r"$< 10^{-15}$" if m < 1e-15 else f"{m:.2g}" for m in (m1, mL)))
+        rows.append([_LABELS[v]] + cells)
+    return (_md_table(["block (mean-free input)"] + [f"$T = {T:g}$" for T in Ts], rows)
+            + f"\n\nMedian mean fraction $\\lvert\\bar x\\rvert\\sqrt n/\\lVert x_\\ell\\rVert$ after one "
+            f"layer / at $L = {L}$.")
+
+
+def detail_table(result: DetailDecayResult) -> str:
+    """Markdown (HT-ACC): per temperature, the detail decay rate per layer against -ln sigma2."""
+    rows = [[f"{r['T']:g}", f"{r['sigma2']:.3g}", f"{r['rate']:.3g}", f"{r['bound_rate']:.3g}",
+             f"{r['ratio_late']:.3f}", str(r["violations"])] for r in detail_rates(result)]
+    return _md_table([r"$T$", r"$\tilde\sigma_2$", "decay per layer", r"$-\ln\sigma_2$ per layer",
+                      "late / early rate", "trajectories above the bound"], rows)
+
+
+def summary_markdown(verdicts: Iterable[Verdict]) -> str:
+    """The chapter's summary table: id, verdict, severity and the deciding number (the paper's own reading)."""
+    rows = []
+    for v in verdicts:
+        own = [r for r in v.readings if r.papers_own]
+        number = own[0].number if own else ""
+        rows.append([f"{{prf:ref}}`{v.claim_id} <{v.claim_id.lower()}>`", f"**{v.verdict}**",
+                     v.severity or "–", number.replace("|", "/")])
+    return _md_table(["claim", "verdict", "severity", "deciding number (the paper's own reading)"], rows)
 
 
 def escape_table(result: EscapeResult, depths: tuple[int, ...] = (16,)) -> str:
@@ -135,10 +175,20 @@ def escape_table(result: EscapeResult, depths: tuple[int, ...] = (16,)) -> str:
     return _md_table(header, rows)
 
 
+#: values below this (residuals at the float64 floor, p-values beyond what the normal
+#: approximation resolves) are printed as a bound, not as digits (issue 19)
+PRINT_FLOOR = 1e-12
+
+
+def _num_floor(x: float, fmt: str) -> str:
+    """:func:`_num`, or ``$< 10^{-12}$`` below :data:`PRINT_FLOOR`."""
+    return r"$< 10^{-12}$" if float(x) < PRINT_FLOOR else _num(x, fmt)
+
+
 def skip_test_table(result: PathResult, method: str = "sinkhorn") -> str:
     """Markdown: median residual with and without skips per depth and the Bonferroni p-value."""
-    rows = [[str(r["t"]), f"{r['mean_len']:.1f}", _num(r["med_skip"], ".1e"), _num(r["med_noskip"], ".1e"),
-             _num(r["p_bonf"], ".1e") if r["testable"] else "n/a"]
+    rows = [[str(r["t"]), f"{r['mean_len']:.1f}", _num_floor(r["med_skip"], ".1e"),
+             _num_floor(r["med_noskip"], ".1e"), _num_floor(r["p_bonf"], ".1e") if r["testable"] else "n/a"]
             for r in skip_tests(result, method)]
     return _md_table(["$t$", "mean path length", "median, skip", "median, no skip", "$p$ (Bonferroni)"],
                      rows)
@@ -146,17 +196,20 @@ def skip_test_table(result: PathResult, method: str = "sinkhorn") -> str:
 
 def mixture_markdown(result: PathResult, method: str = "sinkhorn") -> str:
     """Markdown version of :func:`mixture_table`: measured mean residual of W_t vs the mixture."""
-    rows = [[str(r["t"]), _num(r["measured"], ".1e"), _num(r["predicted"], ".1e"),
+    rows = [[str(r["t"]), _num_floor(r["measured"], ".1e"), _num_floor(r["predicted"], ".1e"),
              _num(r["ratio"], ".2g")] for r in mixture_table(result, method)]
     return _md_table(["$t$", r"$W_t$, measured", r"mixture $\hat r(t)$", "ratio"], rows)
 
 
 #: the claims the chapter checks, in the order of its summary table
-FINDING_IDS = ("HT-P1", "HT-DEEP", "HT-RES", "RC-SKIP")
+FINDING_IDS = ("HT-P1", "HT-VPERP", "HT-ACC", "HT-DEEP", "HT-RES", "RC-SKIP")
 
 
 def findings(verdicts: Iterable[Verdict]) -> str:
-    """The chapter's one-line findings (MyST), from its four verdicts and their numbers.
+    """The chapter's Findings (a MyST bulleted list), one bullet per claim of :data:`FINDING_IDS`.
+
+    Each bullet: the claim, its verdict (and severity) and the deciding number of the paper's
+    own reading.
 
     Parameters
     ----------
@@ -167,30 +220,22 @@ def findings(verdicts: Iterable[Verdict]) -> str:
     missing = [cid for cid in FINDING_IDS if cid not in vs]
     if missing:
         raise ValueError(f"verdicts must include {', '.join(missing)}")
-    fits = [f for f in walk_fits(identity_depth_experiment()) if f.n_window >= 3]
-    kappa = float(np.exp(np.mean(np.log([f.kappa for f in fits])))) if fits else float("nan")
-    pr = noisy_pair_experiment()
-    cos_skip = float(cluster_ci(pr.net_mean_cos[:, :, -1])[0][:, 0].min())
-    a_meas, a_pred = mixture_rates(path_experiment(), "sinkhorn")
-
-    def refs(group: list[str]) -> str:
-        r = [f"{{prf:ref}}`{cid} <{cid.lower()}>`" for cid in group]
-        return r[0] if len(r) == 1 else ", ".join(r[:-1]) + " and " + r[-1]
-
-    def verdict_clause(group: list[str]) -> str:
-        by: dict[str, list[str]] = {}
-        for cid in group:
-            by.setdefault(vs[cid].verdict, []).append(cid)
-        return "; ".join(f"{refs(g)} {'is' if len(g) == 1 else 'are'} {v}" for v, g in by.items())
-
-    return (
-        f"**Findings:** {verdict_clause(['HT-P1', 'HT-DEEP', 'HT-RES'])}: with skip connections a "
-        "high-entropy DSM network is not frozen at the identity, its features turn like a random walk, "
-        rf"$\theta_L\approx{_tex(kappa)}\,\sigma_2\sqrt L$, and two noisy inputs stay aligned "
-        f"(mean cosine {_tex(cos_skip)} at $L = {pr.config.depth}$). {verdict_clause(['RC-SKIP'])}: "
-        f"skips do slow rank decay, but the skip network decays {a_meas / a_pred:.1f} times faster "
-        "than path shortening predicts."
-    )
+    what = {
+        "HT-P1": "Prop. 1 (identity stagnation)",
+        "HT-VPERP": r"dynamics confined to $\mathcal V_\perp$",
+        "HT-ACC": "strict contraction speeds the decay of detail",
+        "HT-DEEP": "deep-but-shallow",
+        "HT-RES": "residual connections fail to mitigate the collapse",
+        "RC-SKIP": "skips slow rank decay",
+    }
+    lines = ["**Findings:**", ""]
+    for cid in FINDING_IDS:
+        v = vs[cid]
+        own = [r for r in v.readings if r.papers_own]
+        sev = f" ({v.severity})" if v.severity else ""
+        num = f": {own[0].number}" if own else ""
+        lines.append(f"- {{prf:ref}}`{cid} <{cid.lower()}>`, {what[cid]}: **{v.verdict}**{sev}{num}.")
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- figures

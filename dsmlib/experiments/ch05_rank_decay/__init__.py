@@ -14,13 +14,25 @@ Experiments (config in, frozen dataclass of arrays out, disk-cached):
 * :func:`lambda_experiment` -- RC's coefficient at standard initialisations (RC-LAM);
 * :func:`path_sampling_experiment` -- RC Sec. 4.1 path sampling on a random multi-layer SAN.
 
-Checks registered: RC-T1, RC-T2, RC-T2S, RC-T4, RC-T5, RC-LAM, RC-G, RC-EXP.
+* :func:`mixing_experiment` -- products of i.i.d. Sinkhorn factors and of permutations (RC-MIX);
+* :func:`lambda_dependence_experiment` -- Prop. 3's :math:`\lambda` against the matrix it bounds (RC-P3L).
+
+Checks registered: RC-T1, RC-T2, RC-T2S, RC-T4, RC-T5, RC-LAM, RC-G, RC-EXP, RC-MIX, RC-T1P, RC-P3L, RC-BETA.
 """
 
 from __future__ import annotations
 
 from .checks import (  # noqa: F401
+    BETA_BAND,
     CHECKS,
+    DEXP_RATIO,
+    P3L_SPREAD,
+    RATE_RATIO_BAND,
+    RC_INIT,
+    check_rc_beta,
+    check_rc_mix,
+    check_rc_p3l,
+    check_rc_t1p,
     check_rc_exp,
     check_rc_g,
     check_rc_lam,
@@ -31,6 +43,19 @@ from .checks import (  # noqa: F401
     check_rc_t5,
 )
 from .experiments import (  # noqa: F401
+    LOCAL_STEP,
+    LambdaDependenceConfig,
+    LambdaDependenceResult,
+    MixingConfig,
+    MixingResult,
+    SANSize,
+    decrement_ratios,
+    frobenius_lambda,
+    lambda_dependence_experiment,
+    local_exponents,
+    mixing_experiment,
+    rate_ratios,
+    san_layer,
     AIC_MARGIN,
     BoundSummary,
     CUBIC_TOL,
@@ -90,13 +115,53 @@ from .experiments import (  # noqa: F401
 )
 from .tables import (  # noqa: F401
     FINDING_IDS,
+    bound_table,
+    collapse_table,
     findings,
+    gap_table,
     lambda_table,
     law_table,
+    mixing_table,
+    p3l_table,
+    path_table,
     rate_table,
+    rigorous_table,
+    summary,
+    t1_table,
 )
 
 __all__ = [
+    "rigorous_table",
+    "bound_table",
+    "collapse_table",
+    "gap_table",
+    "mixing_table",
+    "p3l_table",
+    "path_table",
+    "summary",
+    "t1_table",
+    "BETA_BAND",
+    "DEXP_RATIO",
+    "P3L_SPREAD",
+    "RATE_RATIO_BAND",
+    "RC_INIT",
+    "check_rc_beta",
+    "check_rc_mix",
+    "check_rc_p3l",
+    "check_rc_t1p",
+    "LOCAL_STEP",
+    "LambdaDependenceConfig",
+    "LambdaDependenceResult",
+    "MixingConfig",
+    "MixingResult",
+    "SANSize",
+    "decrement_ratios",
+    "frobenius_lambda",
+    "lambda_dependence_experiment",
+    "local_exponents",
+    "mixing_experiment",
+    "rate_ratios",
+    "san_layer",
     "AIC_MARGIN",
     "BoundSummary",
     "CHECKS",

@@ -122,6 +122,56 @@ def birkhoff_dsm(n: int, n_perm: int, *, size: int | tuple[int, ...] = (), rng=N
     return M.reshape(shape + (n, n))
 
 
+def permutation_matrices(perm: ArrayLike) -> NDArray[np.float64]:
+    r"""Permutation matrices :math:`\Pi` with :math:`\Pi_{i,\,\pi(i)} = 1` from index arrays.
+
+    Parameters
+    ----------
+    perm : array_like of int, shape (..., n)
+        Each last-axis row a permutation of ``0, ..., n-1``.
+
+    Returns
+    -------
+    ndarray, shape (..., n, n)
+    """
+    perm = np.asarray(perm)
+    if perm.ndim < 1 or not np.issubdtype(perm.dtype, np.integer):
+        raise ValueError(f"perm must be an integer array of shape (..., n), got {perm.dtype} {perm.shape}")
+    n = perm.shape[-1]
+    if not np.array_equal(np.sort(perm, axis=-1), np.broadcast_to(np.arange(n), perm.shape)):
+        raise ValueError("every row of perm must be a permutation of 0, ..., n-1")
+    P = np.zeros(perm.shape + (n,))
+    np.put_along_axis(P, perm[..., None], 1.0, axis=-1)
+    return P
+
+
+def random_permutations(n: int, size: int | tuple[int, ...], rng: np.random.Generator) -> NDArray[np.float64]:
+    """Uniform random :math:`n\times n` permutation matrices, shape ``(*size, n, n)``."""
+    shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    return permutation_matrices(np.argsort(rng.random(shape + (check_dimension(n),)), axis=-1))
+
+
+def block_diagonal(blocks: ArrayLike) -> NDArray[np.float64]:
+    r"""Block-diagonal matrices :math:`\mathrm{diag}(B_1, \dots, B_k)` from equal square blocks.
+
+    Parameters
+    ----------
+    blocks : array_like, shape (..., k, h, h)
+
+    Returns
+    -------
+    ndarray, shape (..., k h, k h)
+    """
+    B = as_float_array(blocks, "blocks", min_ndim=3)
+    k, h = B.shape[-3], B.shape[-1]
+    if B.shape[-2] != h:
+        raise ValueError(f"blocks must be square, got shape {B.shape}")
+    out = np.zeros(B.shape[:-3] + (k * h, k * h))
+    for j in range(k):  # loop over the (few) blocks, not over trials
+        out[..., j * h:(j + 1) * h, j * h:(j + 1) * h] = B[..., j, :, :]
+    return out
+
+
 def path_sum(X: ArrayLike, P: ArrayLike, W: ArrayLike, *, reverse: bool = False) -> NDArray[np.float64]:
     r"""Sum over all :math:`H^L` attention paths, RC Eq. 3.
 

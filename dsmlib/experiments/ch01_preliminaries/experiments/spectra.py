@@ -3,12 +3,11 @@ near the convergence boundary (HT-A1, HT-C, HT-L2), and Perron-Frobenius versus 
 
 from __future__ import annotations
 
-from ...._validate import check_config_temperatures
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from .... import row_softmax, sinkhorn
-from ...._validate import as_square_batch
+from .... import marginal_error, row_softmax, sinkhorn, singular_values
+from ...._validate import as_square_batch, check_config_temperatures
 from ....cache import disk_cached
 
 from .pieces import (
@@ -16,8 +15,44 @@ from .pieces import (
     TEMPERATURES,
     _seeded_uniform,
     birkhoff_dsm,
+    block_diagonal,
+    random_permutations,
     restricted_norm,
 )
+
+
+@dataclass(frozen=True)
+class FamilyConfig:
+    """What every family of hand-built matrices shares: size, count, permutations per Birkhoff
+    combination, seed; temperatures validated (the base of the chapter's matrix-family configs)."""
+
+    n: int = 64
+    trials: int = 1000
+    n_perm: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)
+
+
+def algorithm1_outputs(D: NDArray[np.float64], T: float, *, n_iter: int, tol: float, stop: bool = True):
+    """HT Algorithm 1 on the costs ``D`` at temperature ``T``: the matrices, their singular values,
+    marginal errors and the ``converged`` mask (``err <= tol``).
+
+    ``stop=True`` stops each matrix once its marginal error is at most ``tol``; ``stop=False``
+    runs exactly ``n_iter`` iterations (the loop of Algorithm 1).
+
+    Returns
+    -------
+    M : ndarray, shape (R, n, n)
+    s : ndarray, shape (R, n)
+    err : ndarray, shape (R,)
+    converged : ndarray of bool, shape (R,)
+    info : SinkhornInfo
+    """
+    M, info = sinkhorn(-D / T, n_iter=n_iter, tol=tol if stop else 0.0, return_info=True, warn=False)
+    err = marginal_error(M)
+    return M, singular_values(M), err, err <= tol, info
 
 
 # ----------------------------------------------------------------------------- HT-C, HT-A1, HT-L2
@@ -84,15 +119,12 @@ def dsm_spectra_experiment(config: DSMSpectraConfig = DSMSpectraConfig()) -> DSM
     lam1, lam2 = np.empty((len(c.eig_temperatures), R)), np.empty((len(c.eig_temperatures), R))
     n_unit = np.empty((len(c.eig_temperatures), R), dtype=np.int64)
     for i, T in enumerate(c.temperatures):
-        for mode, tol in enumerate((c.tol, 0.0)):
-            M, info = sinkhorn(-D / T, n_iter=c.n_iter, tol=tol, return_info=True, warn=False)
-            s = np.linalg.svd(M, compute_uv=False)
+        for mode, stop in enumerate((True, False)):
+            M, s, er[i, mode], conv[i, mode], info = algorithm1_outputs(D, T, n_iter=c.n_iter, tol=c.tol, stop=stop)
             s1[i, mode], s2[i, mode] = s[:, 0], s[:, 1]
             rows, cols = M.sum(axis=-1), M.sum(axis=-2)
-            er[i, mode] = np.maximum(np.abs(rows - 1).max(-1), np.abs(cols - 1).max(-1))
             bd[i, mode] = np.sqrt(rows.max(-1) * cols.max(-1))
             rr[i, mode] = np.sqrt((rows**2).mean(-1))
-            conv[i, mode] = er[i, mode] <= c.tol
             its[i, mode] = info.n_iter
             if mode == 0:
                 restricted[i] = restricted_norm(M)
@@ -105,17 +137,11 @@ def dsm_spectra_experiment(config: DSMSpectraConfig = DSMSpectraConfig()) -> DSM
 
 
 @dataclass(frozen=True)
-class SpecialConfig:
+class SpecialConfig(FamilyConfig):
     """Hand-built DSMs and controls."""
 
-    n: int = 64
-    trials: int = 1000
-    n_perm: int = 3
     softmax_temperature: float = 0.1
     seed: int = 11
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -161,24 +187,22 @@ def special_dsm_experiment(config: SpecialConfig = SpecialConfig()) -> SpecialRe
     n, h = c.n, c.n // 2
     rng = np.random.default_rng(c.seed)
     cycle = np.roll(np.eye(n), 1, axis=1)
-    blocks = sinkhorn(-rng.random((2, h, h)) / 0.3, tol=1e-14, n_iter=2000)
-    block = np.zeros((n, n))
-    block[:h, :h], block[h:, h:] = blocks[0], blocks[1]
+    block = block_diagonal(sinkhorn(-rng.random((2, h, h)) / 0.3, tol=1e-14, n_iter=2000))
     lazy = 0.5 * (np.eye(n) + cycle)
     mats = np.stack([cycle, block, lazy])
     lam = np.linalg.eigvals(mats)
-    s1 = np.linalg.svd(mats, compute_uv=False)[:, 0]
+    s1 = singular_values(mats)[:, 0]
     n_unit = (np.abs(lam) > 1 - 1e-9).sum(-1)
     mult = (np.abs(lam - 1) < 1e-9).sum(-1)
     B = birkhoff_dsm(n, c.n_perm, size=c.trials, rng=rng)
     bk_r = restricted_norm(B)
-    bk_s2 = np.linalg.svd(B, compute_uv=False)[:, 1]
-    bk_err = np.maximum(np.abs(B.sum(-1) - 1).max(-1), np.abs(B.sum(-2) - 1).max(-1))
+    bk_s2 = singular_values(B)[:, 1]
+    bk_err = marginal_error(B)
     Bt = np.swapaxes(B, -1, -2)
     bk_nn = np.linalg.norm(B @ Bt - Bt @ B, axis=(-2, -1))
     S = row_softmax(-rng.random((c.trials, n, n)) / c.softmax_temperature)
     sm_r = restricted_norm(S)
-    sm_s2 = np.linalg.svd(S, compute_uv=False)[:, 1]
+    sm_s2 = singular_values(S)[:, 1]
     return SpecialResult(c, ("cycle", "blockdiag", "lazy_cycle"), s1, n_unit, mult, bk_r, bk_s2, bk_err, bk_nn, sm_r, sm_s2)
 
 
@@ -237,9 +261,8 @@ def sigma1_draws_experiment(config: Sigma1DrawsConfig = Sigma1DrawsConfig()) -> 
         seeds = tuple(range(d * c.seeds_per_draw, (d + 1) * c.seeds_per_draw))
         D = _seeded_uniform(c.n, seeds, c.per_seed)
         for i, T in enumerate(c.temperatures):
-            M = sinkhorn(-D / T, n_iter=c.n_iter, tol=c.tol, warn=False)
-            s1[i, d] = np.linalg.svd(M, compute_uv=False)[:, 0]
-            er[i, d] = np.maximum(np.abs(M.sum(-1) - 1).max(-1), np.abs(M.sum(-2) - 1).max(-1))
+            _, s, er[i, d], _, _ = algorithm1_outputs(D, T, n_iter=c.n_iter, tol=c.tol)
+            s1[i, d] = s[:, 0]
     return Sigma1DrawsResult(c, s1, er, er <= c.tol)
 
 
@@ -335,24 +358,18 @@ def is_primitive(A: ArrayLike) -> NDArray[np.bool_]:
 
 
 @dataclass(frozen=True)
-class PFConfig:
+class PFConfig(FamilyConfig):
     """Matrices on both sides of the Perron-Frobenius argument of HT App. C.
 
     ``trials`` matrices per positive family (the paper's R), ``trials_special`` per
     non-primitive family.
     """
 
-    n: int = 64
-    trials: int = 1000
     trials_special: int = 200
     softmax_temperatures: tuple[float, ...] = (0.1, 1.0)
     dsm_temperature: float = 1.0
     similarity_scale: float = 1.0
-    n_perm: int = 3
     seed: int = 21
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -390,6 +407,54 @@ class PFResult:
     count: NDArray[np.int64]
 
 
+@dataclass(frozen=True)
+class FamilySpectra:
+    r"""Per family of matrices (padded to the largest family with NaN / False; see ``count``).
+
+    Attributes
+    ----------
+    names : tuple of str
+    count : ndarray of int, shape (n_fam,)
+    primitive : ndarray of bool, shape (n_fam, m)
+    rho_lo, rho_hi : ndarray, shape (n_fam, m)
+        Collatz-Wielandt bracket of :math:`\rho` (:func:`perron_bracket`).
+    sigma1, sigma2 : ndarray, shape (n_fam, m)
+    marg_err : ndarray, shape (n_fam, m)
+    gram_err : ndarray, shape (n_fam, m)
+        :math:`\|M^\top M\mathbf 1 - \mathbf 1\|_\infty`.
+    """
+
+    names: tuple[str, ...]
+    count: NDArray[np.int64]
+    primitive: NDArray[np.bool_]
+    rho_lo: NDArray[np.float64]
+    rho_hi: NDArray[np.float64]
+    sigma1: NDArray[np.float64]
+    sigma2: NDArray[np.float64]
+    marg_err: NDArray[np.float64]
+    gram_err: NDArray[np.float64]
+
+
+def family_spectra(families: dict[str, NDArray[np.float64]]) -> FamilySpectra:
+    """Primitivity, spectral-radius bracket, top two singular values and marginal errors of
+    named families of non-negative matrices (each of shape ``(m_i, n, n)``)."""
+    if not families:
+        raise ValueError("families must name at least one family of matrices")
+    k, R = len(families), max(A.shape[0] for A in families.values())
+    prim = np.zeros((k, R), dtype=bool)
+    lo, hi, s1, s2, me, ge = (np.full((k, R), np.nan) for _ in range(6))
+    count = np.zeros(k, dtype=np.int64)
+    for i, A in enumerate(families.values()):
+        m = count[i] = A.shape[0]
+        prim[i, :m] = is_primitive(A)
+        lo[i, :m], hi[i, :m] = perron_bracket(A)
+        s = singular_values(A)
+        s1[i, :m], s2[i, :m] = s[:, 0], s[:, 1]
+        me[i, :m] = marginal_error(A)
+        ge[i, :m] = np.abs((np.swapaxes(A, -1, -2) @ A).sum(-1) - 1).max(-1)
+    return FamilySpectra(tuple(families), count, prim, lo, hi, s1, s2, me, ge)
+
+
 @disk_cached
 def pf_experiment(config: PFConfig = PFConfig()) -> PFResult:
     r"""Families of non-negative matrices with spectral radius 1, DSMs and not, primitive and not.
@@ -413,29 +478,9 @@ def pf_experiment(config: PFConfig = PFConfig()) -> PFResult:
     d = np.exp(c.similarity_scale * g.standard_normal((R, n)))
     fams["similar to DSM"] = (d[:, :, None] * M / d[:, None, :], False)
     fams["Sinkhorn DSM"] = (M, True)
-    perm = np.argsort(g.random((Rs, n)), axis=-1)
-    P = np.zeros((Rs, n, n))
-    np.put_along_axis(P, perm[:, :, None], 1.0, axis=-1)
-    fams["permutation"] = (P, True)
-    h = n // 2
-    blocks = birkhoff_dsm(h, c.n_perm, size=(Rs, 2), rng=g)
-    Bd = np.zeros((Rs, n, n))
-    Bd[:, :h, :h], Bd[:, h:, h:] = blocks[:, 0], blocks[:, 1]
-    fams["block-diagonal DSM"] = (Bd, True)
+    fams["permutation"] = (random_permutations(n, Rs, g), True)
+    fams["block-diagonal DSM"] = (block_diagonal(birkhoff_dsm(n // 2, c.n_perm, size=(Rs, 2), rng=g)), True)
     fams["Birkhoff DSM"] = (birkhoff_dsm(n, c.n_perm, size=Rs, rng=g), True)
-    names = tuple(fams)
-    k = len(names)
-    prim = np.zeros((k, R), dtype=bool)
-    lo, hi, s1, me, ge = (np.full((k, R), np.nan) for _ in range(5))
-    count = np.zeros(k, dtype=np.int64)
-    for i, (A, _) in enumerate(fams.values()):
-        m = A.shape[0]
-        count[i] = m
-        prim[i, :m] = is_primitive(A)
-        lo[i, :m], hi[i, :m] = perron_bracket(A)
-        s1[i, :m] = np.linalg.svd(A, compute_uv=False)[:, 0]
-        me[i, :m] = np.maximum(np.abs(A.sum(-1) - 1).max(-1), np.abs(A.sum(-2) - 1).max(-1))
-        G = np.swapaxes(A, -1, -2) @ A
-        ge[i, :m] = np.abs(G.sum(-1) - 1).max(-1)
+    f = family_spectra({k: v[0] for k, v in fams.items()})
     is_dsm = np.array([v[1] for v in fams.values()])
-    return PFResult(c, names, is_dsm, prim, lo, hi, s1, me, ge, count)
+    return PFResult(c, f.names, is_dsm, f.primitive, f.rho_lo, f.rho_hi, f.sigma1, f.marg_err, f.gram_err, f.count)

@@ -31,14 +31,21 @@ from .deep import (
     measured_depth,
     saturation_table,
 )
+from .detail import (
+    ACC_RATIO,
+    ACC_ROUNDING,
+    DetailDecayConfig,
+    DetailDecayResult,
+    detail_decay_experiment,
+    detail_rates,
+)
 from .pairs import (
     NoisyPairConfig,
     NoisyPairResult,
     RES_ARCHS,
+    RES_KEYS,
     RES_COLLAPSE_MARGIN,
     RES_KEEP_LEVEL,
-    _lognormalise,
-    algorithm1_batch,
     cluster_ci,
     noisy_pair_experiment,
     skip_pair_law,
@@ -62,6 +69,7 @@ from .walk import (
     GROW_BETA,
     IdentityDepthConfig,
     IdentityDepthResult,
+    PRACTICAL_DEPTH,
     STOP_BETA,
     THETA_ID_DEG,
     WalkFit,

@@ -21,7 +21,7 @@ from .common import (
     growth_ratio,
     make_inputs,
 )
-from .pairs import algorithm1_batch
+from ....sinkhorn import algorithm1_batch
 
 
 # ----------------------------------------------------------------------------- deep networks

@@ -8,69 +8,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 from .... import sigma2
+from ....projections import layer_norm_inplace
+from ....sinkhorn import algorithm1_batch
 from ....cache import disk_cached
 
 from .common import make_inputs
-
-
-# ----------------------------------------------------------------------------- Algorithm 1, lean
-def algorithm1_batch(
-    n: int, temperature: float, size: int, rng: np.random.Generator, *, n_iter: int = 200, tol: float = 1e-6
-) -> tuple[NDArray[np.float64], int]:
-    r"""HT Algorithm 1 for a batch, lean: the same draws and iterations as :func:`dsmlib.random_dsm`.
-
-    Costs :math:`d\sim\mathcal U[0,1]^{n\times n}` (``rng.random((size, n, n))``), then
-    alternating row / column normalisation of :math:`e^{-d/T}` until the largest row-sum
-    error of the *whole batch* is ``<= tol`` (at most ``n_iter`` iterations). Matrices that
-    converged earlier take the extra iterations, which move them by less than ``tol``.
-    About three times faster than :func:`dsmlib.random_dsm` for the thousands of layers of
-    the deep experiments below.
-
-    Parameters
-    ----------
-    n : int
-        Matrix size (``>= 2``).
-    temperature : float
-        :math:`T > 0`.
-    size : int
-        Number of matrices (``>= 1``).
-    rng : numpy.random.Generator
-    n_iter : int, default 200
-        :math:`K`.
-    tol : float, default 1e-6
-
-    Returns
-    -------
-    M : ndarray, shape (size, n, n)
-    n_failed : int
-        Matrices whose row-sum error is still ``> tol`` after ``n_iter`` iterations.
-    """
-    if int(n) < 2 or int(size) < 1:
-        raise ValueError(f"need n >= 2 and size >= 1, got n={n}, size={size}")
-    if not (np.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng must be a numpy Generator")
-    if int(n_iter) < 1 or tol < 0:
-        raise ValueError("need n_iter >= 1 and tol >= 0")
-    A = rng.random((int(size), int(n), int(n)))
-    np.multiply(A, -1.0 / temperature, out=A)
-    np.exp(A, out=A)
-    err = np.full(int(size), np.inf)
-    for _ in range(int(n_iter)):
-        A /= A.sum(axis=-1, keepdims=True)
-        A /= A.sum(axis=-2, keepdims=True)
-        err = np.abs(A.sum(axis=-1) - 1.0).max(axis=-1)
-        if err.max() <= tol:
-            break
-    return A, int((err > tol).sum())
-
-
-def _lognormalise(Y: NDArray[np.float64], n: int) -> NDArray[np.float64]:
-    """HT's LayerNorm along axis 1 of ``(G, n, C)``, in place: centre, rescale to norm sqrt(n)."""
-    Y -= Y.mean(axis=1, keepdims=True)
-    Y *= np.sqrt(n) / np.linalg.norm(Y, axis=1, keepdims=True)
-    return Y
 
 
 # ----------------------------------------------------------------------------- HT-RES
@@ -78,8 +20,11 @@ def _lognormalise(Y: NDArray[np.float64], n: int) -> NDArray[np.float64]:
 class NoisyPairConfig:
     r"""HT-RES: two similar inputs through deep noisy LN networks with and without skips.
 
-    Block with skip :math:`x_{\ell+1} = \mathrm{LN}(x_\ell + M_\ell x_\ell + \xi_\ell)`,
-    without :math:`x_{\ell+1} = \mathrm{LN}(M_\ell x_\ell + \xi_\ell)`, with
+    Four blocks (:data:`RES_ARCHS`), where skip, noise and LN sit differently: the book's
+    skip around the whole block :math:`x_{\ell+1} = \mathrm{LN}(x_\ell + M_\ell x_\ell + \xi_\ell)`;
+    HT's Sec. 3.2 block without skip :math:`x_{\ell+1} = \mathrm{LN}(M_\ell x_\ell + \xi_\ell)`;
+    a skip around HT's block, :math:`x_{\ell+1} = x_\ell + \mathrm{LN}(M_\ell x_\ell + \xi_\ell)`;
+    pre-LN, :math:`x_{\ell+1} = x_\ell + M_\ell\,\mathrm{LN}(x_\ell) + \xi_\ell`. With
     :math:`\xi_\ell\sim\mathcal N(0, \nu^2/n\,I)` independent per layer and per input
     (HT Assumption 2), LN of HT Assumption 3, :math:`M_\ell` fresh Algorithm-1 DSMs.
     ``networks`` independent networks each carry ``pairs / networks`` input pairs.
@@ -104,15 +49,20 @@ class NoisyPairConfig:
 RES_COLLAPSE_MARGIN = 0.05
 #: ... and skips "mitigate" if the 95% CI of the mean cosine lies above this level
 RES_KEEP_LEVEL = 0.9
-RES_ARCHS = ("skip", "no skip")
+#: the blocks, in the order of the result's architecture axis (0 and 1 as in the second edition)
+RES_ARCHS = (r"skip, $\mathrm{LN}(x + Mx + \xi)$", r"no skip, $\mathrm{LN}(Mx + \xi)$ (HT's block)",
+             r"skip around HT's block, $x + \mathrm{LN}(Mx + \xi)$", r"pre-LN, $x + M\,\mathrm{LN}(x) + \xi$")
+#: short keys of :data:`RES_ARCHS`
+RES_KEYS = ("book", "noskip", "ht", "preln")
 
 
 @dataclass(frozen=True)
 class NoisyPairResult:
     """Cosines between the two streams of every pair.
 
-    Shapes: ``nT`` temperatures, ``A = 2`` architectures (:data:`RES_ARCHS`), ``L = depth``,
-    ``G = networks``, ``R = pairs``.
+    Shapes: ``nT`` temperatures, ``A = 4`` architectures (:data:`RES_ARCHS`), ``L = depth``,
+    ``G = networks``, ``R = pairs``. ``net_angle0`` is the mean angle (degrees) of a stream to
+    its own input, :math:`\angle(x_L, x_0)`, per network.
     """
 
     config: NoisyPairConfig
@@ -120,32 +70,46 @@ class NoisyPairResult:
     n_unconverged: NDArray[np.int64]  # (nT,)
     net_mean_cos: NDArray[np.float64]  # (nT, A, L+1, G) mean cosine per network and layer
     cos_final: NDArray[np.float64]  # (nT, A, R) cosine of every pair at layer L
+    net_angle0: NDArray[np.float64]  # (nT, A, L+1, G) mean angle to the own input, degrees
+
+
+def _cos(u: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Cosine between the columns of ``u`` and ``v`` (shape (G, n, m)) along axis 1."""
+    return np.einsum("gnr,gnr->gr", u, v) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1))
 
 
 @disk_cached
 def noisy_pair_experiment(config: NoisyPairConfig = NoisyPairConfig()) -> NoisyPairResult:
-    """Run both architectures on the same inputs, matrices and noise (common random numbers)."""
+    """Run the four blocks on the same inputs, matrices and noise (common random numbers)."""
     c = config
     if c.pairs % c.networks:
         raise ValueError("pairs must be a multiple of networks")
     rng = np.random.default_rng(c.seed)
     G, m, n, L = c.networks, c.pairs // c.networks, c.n, c.depth
-    nT = len(c.temperatures)
-    net = np.empty((nT, 2, L + 1, G))
-    fin = np.empty((nT, 2, c.pairs))
+    nT, A = len(c.temperatures), len(RES_ARCHS)
+    net = np.empty((nT, A, L + 1, G))
+    ang = np.empty((nT, A, L + 1, G))
+    fin = np.empty((nT, A, c.pairs))
     s2m = np.empty(nT)
     nunc = np.zeros(nT, dtype=np.int64)
     chunk = 64
     for t, T in enumerate(c.temperatures):
         x, x2 = make_inputs(n, c.pairs, 0.0, c.pair_cos, rng)
         X = np.concatenate([x.reshape(G, m, n), x2.reshape(G, m, n)], axis=1).transpose(0, 2, 1)
-        X = np.ascontiguousarray(np.concatenate([X, X], axis=2))  # (G, n, 4m): skip x, x', no skip x, x'
+        X0 = np.ascontiguousarray(X)  # (G, n, 2m): x, x'
+        X = np.ascontiguousarray(np.concatenate([X, X], axis=2))  # (G, n, 4m): book x, x', no skip x, x'
+        H = X0.copy()  # skip around HT's block
+        P = X0.copy()  # pre-LN
         sk = slice(0, 2 * m)
 
+        def streams() -> list[NDArray[np.float64]]:
+            return [X[:, :, :2 * m], X[:, :, 2 * m:], H, P]
+
         def record(l: int) -> None:
-            for a in range(2):
-                u, v = X[:, :, 2 * a * m:(2 * a + 1) * m], X[:, :, (2 * a + 1) * m:(2 * a + 2) * m]
-                net[t, a, l] = np.einsum("gnr,gnr->gr", u, v).mean(axis=1) / n
+            for a, S in enumerate(streams()):
+                u, v = S[:, :, :m], S[:, :, m:]
+                net[t, a, l] = _cos(u, v).mean(axis=1)
+                ang[t, a, l] = np.degrees(np.arccos(np.clip(_cos(S, X0), -1.0, 1.0))).mean(axis=1)
 
         record(0)
         for l0 in range(0, L, chunk):
@@ -159,14 +123,19 @@ def noisy_pair_experiment(config: NoisyPairConfig = NoisyPairConfig()) -> NoisyP
                 xi = rng.standard_normal((G, n, 2 * m)) * (c.nu / np.sqrt(n))
                 Y = Ms[j] @ X
                 Y[:, :, sk] += X[:, :, sk]
-                Y[:, :, :2 * m] += xi  # the same noise draw for both architectures
+                Y[:, :, :2 * m] += xi  # the same noise draw for every architecture
                 Y[:, :, 2 * m:] += xi
-                X = _lognormalise(Y, n)
+                X = layer_norm_inplace(Y, axis=1)
+                Z = Ms[j] @ H
+                Z += xi
+                H = H + layer_norm_inplace(Z, axis=1)
+                Z = Ms[j] @ layer_norm_inplace(P.copy(), axis=1)
+                Z += xi
+                P = P + Z
                 record(l0 + j + 1)
-        for a in range(2):
-            u, v = X[:, :, 2 * a * m:(2 * a + 1) * m], X[:, :, (2 * a + 1) * m:(2 * a + 2) * m]
-            fin[t, a] = (np.einsum("gnr,gnr->gr", u, v) / n).ravel()
-    return NoisyPairResult(c, s2m, nunc, net, fin)
+        for a, S in enumerate(streams()):
+            fin[t, a] = _cos(S[:, :, :m], S[:, :, m:]).ravel()
+    return NoisyPairResult(c, s2m, nunc, net, fin, ang)
 
 
 def cluster_ci(net_means: NDArray[np.float64], level: float = 0.95) -> tuple[NDArray, NDArray, NDArray]:

@@ -44,6 +44,8 @@ class PathResult:
     lazy: NDArray[np.float64]  # (nM, nD, paths) prod (I + P_l)/2, the whole skip network
     lengths: NDArray[np.int64]  # (nM, nD, paths) number of kept factors
     noskip_all: NDArray[np.float64]  # (nM, max(depths), paths) no-skip residual at every t = 1..max
+    same_all: NDArray[np.float64]  # (nM, max(depths), paths) residual of P^t, P the path's first factor
+    same_lazy: NDArray[np.float64]  # (nM, nD, paths) residual of ((I + P)/2)^t, one factor repeated
 
 
 @disk_cached
@@ -53,7 +55,8 @@ def path_experiment(config: PathConfig = PathConfig()) -> PathResult:
     Each of the ``paths`` chains draws ``max(depths)`` independent score matrices and skip
     flags once; the path of depth ``t`` is its first ``t`` factors (so the 100 paths of
     one depth are independent, while depths share prefixes). Sinkhorn and Softmax use the
-    same scores.
+    same scores. A control with *identical* factors repeats each path's first factor at every
+    layer (``same_all``, ``same_lazy``); it draws nothing new, so the other arrays do not move.
     """
     c = config
     rng = np.random.default_rng(c.seed)
@@ -68,6 +71,8 @@ def path_experiment(config: PathConfig = PathConfig()) -> PathResult:
     eye = np.eye(c.n)
     di = np.asarray(c.depths) - 1
     allr = np.empty((2, tmax, c.paths))
+    same_all = np.empty((2, tmax, c.paths))
+    same_lazy = np.empty((2, nD, c.paths))
     for m, meth in enumerate(methods):
         A = sinkhorn(S, warn=False) if meth == "sinkhorn" else row_softmax(S)
         allr[m] = rank_one_residual(prefix_products(A)).T
@@ -75,10 +80,13 @@ def path_experiment(config: PathConfig = PathConfig()) -> PathResult:
         out["skip"][m] = rank_one_residual(prefix_products(np.where(keep[:, :, None, None], A, eye))[:, di]).T
         out["lazy"][m] = rank_one_residual(prefix_products((A + eye) / 2)[:, di]).T
         lengths[m] = np.cumsum(keep, axis=1)[:, di].T
-    return PathResult(c, methods, out["noskip"], out["skip"], out["lazy"], lengths, allr)
+        A1 = np.repeat(A[:, :1], tmax, axis=1)  # one factor per path, repeated
+        same_all[m] = rank_one_residual(prefix_products(A1)).T
+        same_lazy[m] = rank_one_residual(prefix_products((A1 + eye) / 2)[:, di]).T
+    return PathResult(c, methods, out["noskip"], out["skip"], out["lazy"], lengths, allr, same_all, same_lazy)
 
 
-def mixture_prediction(result: PathResult, method: str = "sinkhorn") -> NDArray[np.float64]:
+def mixture_prediction(result: PathResult, method: str = "sinkhorn", identical: bool = False) -> NDArray[np.float64]:
     r"""Path-shortening prediction for the skip network :math:`\prod_{\ell\le t}(I+P_\ell)/2`.
 
     The expansion :math:`\prod_{\ell=1}^t (I+P_\ell)/2 = 2^{-t}\sum_{S\subseteq[t]}\prod_{\ell\in S}P_\ell`
@@ -87,7 +95,8 @@ def mixture_prediction(result: PathResult, method: str = "sinkhorn") -> NDArray[
     the identity) gives :math:`\hat r(t) = \sum_k \binom tk 2^{-t}\,\bar r(k)`. For doubly
     stochastic factors every path product has :math:`\sigma_1 = 1`, so
     :math:`\sigma_2` of the sum is at most this average (triangle inequality on
-    :math:`\mathcal V_\perp`): the prediction is also an upper bound.
+    :math:`\mathcal V_\perp`): the prediction is also an upper bound. With ``identical`` the
+    same for the control with one factor repeated (:math:`\bar r(k)` of the powers :math:`P^k`).
 
     Returns
     -------
@@ -97,7 +106,8 @@ def mixture_prediction(result: PathResult, method: str = "sinkhorn") -> NDArray[
     from scipy.stats import binom
 
     m = result.methods.index(method)
-    rbar = np.concatenate([[1.0], result.noskip_all[m].mean(axis=-1)])
+    curve = result.same_all if identical else result.noskip_all
+    rbar = np.concatenate([[1.0], curve[m].mean(axis=-1)])
     return np.array([binom.pmf(np.arange(t + 1), t, 0.5) @ rbar[: t + 1] for t in result.config.depths])
 
 
@@ -106,22 +116,24 @@ def mixture_prediction(result: PathResult, method: str = "sinkhorn") -> NDArray[
 MIXTURE_FACTOR = 1.5
 
 
-def mixture_table(result: PathResult, method: str = "sinkhorn") -> list[dict]:
-    """Measured mean residual of the skip network vs :func:`mixture_prediction`, per depth."""
+def mixture_table(result: PathResult, method: str = "sinkhorn", identical: bool = False) -> list[dict]:
+    """Measured mean residual of the skip network vs :func:`mixture_prediction`, per depth
+    (``identical``: the control with one factor repeated)."""
     m = result.methods.index(method)
-    pred = mixture_prediction(result, method)
+    pred = mixture_prediction(result, method, identical)
+    lazy = result.same_lazy if identical else result.lazy
     rows = []
     for j, t in enumerate(result.config.depths):
-        meas = float(result.lazy[m, j].mean())
+        meas = float(lazy[m, j].mean())
         rows.append(dict(t=t, measured=meas, predicted=float(pred[j]), ratio=meas / float(pred[j]),
                          bernoulli=float(result.skip[m, j].mean()), noskip=float(result.noskip[m, j].mean()),
                          tested=bool(t >= 2 and pred[j] > RESIDUAL_FLOOR and meas > RESIDUAL_FLOOR)))
     return rows
 
 
-def mixture_rates(result: PathResult, method: str = "sinkhorn") -> tuple[float, float]:
+def mixture_rates(result: PathResult, method: str = "sinkhorn", identical: bool = False) -> tuple[float, float]:
     """Slopes of ln(mean residual) vs t of the skip network (measured, predicted), t >= 2."""
-    rows = [r for r in mixture_table(result, method) if r["tested"]]
+    rows = [r for r in mixture_table(result, method, identical) if r["tested"]]
     t = np.array([r["t"] for r in rows], dtype=float)
     a = float(np.polyfit(t, np.log([r["measured"] for r in rows]), 1)[0])
     b = float(np.polyfit(t, np.log([r["predicted"] for r in rows]), 1)[0])

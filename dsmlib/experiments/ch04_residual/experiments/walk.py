@@ -10,7 +10,7 @@ from .... import sigma2
 from ....cache import disk_cached
 
 from .common import _Q, make_inputs
-from .pairs import algorithm1_batch
+from ....sinkhorn import algorithm1_batch
 
 
 # ----------------------------------------------------------------------------- HT-DEEP at depth
@@ -48,6 +48,10 @@ THETA_ID_DEG = 5.0
 STOP_BETA, GROW_BETA = 0.1, 0.25
 #: small-angle window of the fits, radians
 FIT_WINDOW = (0.01, 1.0)
+#: HT-DEEP, practical reading: "practical depth" of a deep network, layers (a convention: about
+#: the depth of the deepest common residual networks and Transformers); the reading holds at a
+#: temperature if the median angle stays below THETA_ID_DEG up to this depth
+PRACTICAL_DEPTH = 100
 #: decorrelated from the input: median angle above this, degrees
 DECOR_DEG = 80.0
 

@@ -69,3 +69,15 @@ from .theorems import (
     theorem4_experiment,
     theorem5_experiment,
 )
+from .collapse import LOCAL_STEP, decrement_ratios, local_exponents  # noqa: E402
+from .mixing import (  # noqa: E402
+    LambdaDependenceConfig,
+    LambdaDependenceResult,
+    MixingConfig,
+    MixingResult,
+    frobenius_lambda,
+    lambda_dependence_experiment,
+    mixing_experiment,
+)
+from .products import SANSize, rate_ratios  # noqa: E402
+from .theorems import san_layer  # noqa: E402

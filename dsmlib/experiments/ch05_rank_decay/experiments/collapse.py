@@ -12,7 +12,7 @@ from ....cache import disk_cached
 from ....projections import layer_norm, res
 
 from .products import LawFit, fit_laws, spec_norm
-from .theorems import LINEAR_AMAX, RELIABLE_AMAX, san_residual_trace
+from .theorems import LINEAR_AMAX, RELIABLE_AMAX, san_layer, san_residual_trace
 
 
 # ---------------------------------------------------------------------------------------
@@ -51,6 +51,9 @@ class CollapseResult:
     config: CollapseConfig
     log_res: NDArray[np.float64]
     amax_in: NDArray[np.float64]
+    #: ``local_k[s, i, l]``: local exponent d log r_{l+1} / d log r_l of layer ``l`` at network
+    #: ``i``'s actual input X_l on the standard tokens (:func:`local_exponents`); None if not run
+    local_k: NDArray[np.float64] | None = None
 
     @property
     def reliable(self) -> NDArray[np.bool_]:
@@ -68,13 +71,78 @@ def collapse_experiment(config: CollapseConfig = CollapseConfig()) -> CollapseRe
     L, m = c.n_layers, c.trials
     shape = (len(c.sizes), len(c.regimes), m, L + 1)
     log_res, amax = np.empty(shape), np.empty(shape)
+    local_k = np.empty((len(c.sizes), m, L))
     for s, (n, d, dqk, H) in enumerate(c.sizes):
         W = random_san_weights(L, H, d, dqk, size=m, rng=rng)
         R = res(rng.normal(size=(m, n, d)))
         R_unit = R / spec_norm(R)[:, None, None]
         for g, R1 in enumerate([R] + [rho * R_unit for rho in c.small_rhos]):
             log_res[s, g], amax[s, g] = san_residual_trace(R1, W, tol=c.tol, n_iter=c.n_iter)
-    return CollapseResult(c, log_res, amax)
+        local_k[s] = local_exponents(R, W, tol=c.tol, n_iter=c.n_iter)
+    return CollapseResult(c, log_res, amax, local_k)
+
+
+#: RC-T2S: relative step of the central difference in :func:`local_exponents`
+LOCAL_STEP = 1e-2
+
+
+def local_exponents(
+    X: NDArray[np.float64], W: SANWeights, *, h: float = LOCAL_STEP, tol: float = 1e-12, n_iter: int = 1000
+) -> NDArray[np.float64]:
+    r"""Local exponent of each layer at its actual input, :math:`k_\ell = \mathrm d\log r_{\ell+1}/\mathrm d\log r_\ell`.
+
+    The network runs on ``X``; at each layer ``l`` the input :math:`X_\ell` is rescaled by
+    :math:`1 \pm h` and the layer applied to both, so
+    :math:`k_\ell = [\log r_{\ell+1}((1+h)X_\ell) - \log r_{\ell+1}((1-h)X_\ell)]/\log\frac{1+h}{1-h}`
+    (central difference, error :math:`O(h^2)`). A layer that cubes its residual has
+    :math:`k_\ell = 3`; a saturated layer (scores of order one and more) has a smaller one.
+
+    Parameters
+    ----------
+    X : ndarray, shape (m, n, d)
+        Inputs (centred: ``res(X) = X``).
+    W : SANWeights
+        Arrays of shape ``(m, L, H, d, d_qk)`` or ``(L, H, d, d_qk)``.
+    h : float
+        Relative step, ``0 < h < 1``.
+    tol, n_iter : float, int
+        Sinkhorn stopping rule.
+
+    Returns
+    -------
+    ndarray, shape (m, L)
+    """
+    if not 0 < h < 1:
+        raise ValueError(f"h must be in (0, 1), got {h}")
+    X = np.asarray(X, dtype=np.float64)
+    L = W.W_Q.shape[-4]
+    out = np.empty((X.shape[0], L))
+    for ell in range(L):
+        up, _ = san_layer((1 + h) * X, W, ell, tol=tol, n_iter=n_iter)
+        dn, _ = san_layer((1 - h) * X, W, ell, tol=tol, n_iter=n_iter)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:, ell] = np.log(spec_norm(res(up)) / spec_norm(res(dn))) / np.log((1 + h) / (1 - h))
+        X, _ = san_layer(X, W, ell, tol=tol, n_iter=n_iter)
+    return out
+
+
+def decrement_ratios(result: CollapseResult, size: int, regime: int = 0) -> NDArray[np.float64]:
+    r"""Successive log-decrement ratios of the trajectory, :math:`q_\ell = d_{\ell+1}/d_\ell`,
+    :math:`d_\ell = \log r_{\ell+1} - \log r_\ell`, NaN where an output is unresolvable.
+
+    An exact recursion :math:`r_{\ell+1} = C r_\ell^k` (same ``C`` at every layer) gives
+    :math:`q_\ell = k` at every layer: 3 for a cubic (doubly exponential) collapse, 1 for an
+    exponential one.
+
+    Returns
+    -------
+    ndarray, shape (network, L - 1)
+    """
+    lr = result.log_res[size, regime]
+    ok = result.reliable[size, regime]
+    d = np.where(ok[..., 1:], np.diff(lr, axis=-1), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return d[..., 1:] / d[..., :-1]
 
 
 def collapse_exponent(result: CollapseResult, size: int) -> float:

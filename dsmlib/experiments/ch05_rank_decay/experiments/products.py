@@ -7,7 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize, stats
-from ....attention import chained_product, prefix_products, pure_san, random_attention_scores, random_san_weights, sample_paths
+from ....attention import (
+    SANWeights,
+    chained_product,
+    prefix_products,
+    pure_san,
+    random_attention_scores,
+    random_san_weights,
+    sample_paths,
+)
 from ....cache import disk_cached
 from ....sinkhorn import row_softmax, sinkhorn
 from ....spectra import rank_one_residual
@@ -132,6 +140,37 @@ def decay_rates(residual: NDArray[np.float64], depths: NDArray, floor: float = F
     return np.where(nw >= 3, -b, np.nan)
 
 
+def rate_ratios(residual: NDArray[np.float64], depths: NDArray, floor: float = FLOOR) -> NDArray[np.float64]:
+    """Late over early decay rate of each sequence: the resolvable depths (``floor < r < 1``)
+    are split in two halves and :func:`decay_rates` is fitted on each.
+
+    A fixed exponential rate gives 1; a doubly exponential decay (``log r ~ -3^t``) gives a
+    ratio far above 1 (about ``3^(T/2)``).
+
+    Parameters
+    ----------
+    residual : ndarray, shape (..., T)
+    depths : ndarray, shape (T,)
+    floor : float
+
+    Returns
+    -------
+    ndarray, shape (...)
+        NaN where a half has fewer than 3 points.
+    """
+    r = np.asarray(residual, dtype=np.float64)
+    d = np.asarray(depths, dtype=np.float64)
+    if d.shape != r.shape[-1:]:
+        raise ValueError(f"depths must have shape ({r.shape[-1]},), got {d.shape}")
+    ok = (r > floor) & (r < 1) & np.isfinite(r)
+    rank = np.cumsum(ok, axis=-1)  # 1-based position among the resolvable depths
+    half = (ok.sum(-1, keepdims=True) + 1) // 2
+    early = np.where(ok & (rank <= half), r, 0.0)
+    late = np.where(ok & (rank > half), r, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return decay_rates(late, d, floor) / decay_rates(early, d, floor)
+
+
 @dataclass(frozen=True)
 class RateComparison:
     """Softmax vs Sinkhorn decay rates at one (scale, skip) setting."""
@@ -224,24 +263,56 @@ def fit_laws(t: NDArray, r: NDArray, floor: float = FLOOR) -> LawFit:
 # Path sampling (RC Sec. 4.1) on a random network
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class PathConfig:
+class SANSize:
+    """Sizes of a random pure SAN: ``n`` tokens, ``d_model``, ``d_qk``, ``n_heads``, ``n_layers``."""
+
     n: int = 64
     d_model: int = 128
     d_qk: int = 32
     n_heads: int = 4
-    n_layers: int = 24
-    batch: int = 8
-    n_paths: int = 100
+    n_layers: int = 8
     seed: int = 0
 
 
 @dataclass(frozen=True)
-class PathResult:
-    """``residual[m, k, t - 1, i]``: method ``m``, network ``k`` (0 pure SAN, 1 with skips), depth ``t``."""
+class DepthResidual:
+    """A residual measured by depth on random pure SANs: ``residual[..., t]`` at ``depths[t]``."""
 
-    config: PathConfig
+    config: SANSize
     depths: NDArray[np.int64]
     residual: NDArray[np.float64]
+
+    @property
+    def layers(self) -> NDArray[np.int64]:
+        """The depths, when they count layers."""
+        return self.depths
+
+
+def random_san(c: SANSize, batch: int, rng: np.random.Generator, *, per_input: bool) -> tuple[SANWeights, NDArray[np.float64]]:
+    """Gaussian SAN weights (one network, or one per input with ``per_input``) and ``batch`` Gaussian inputs.
+
+    Returns
+    -------
+    W : SANWeights
+        Arrays ``(L, H, d, d_qk)``, or ``(batch, L, H, d, d_qk)`` with ``per_input``.
+    X : ndarray, shape (batch, n, d_model)
+    """
+    W = random_san_weights(c.n_layers, c.n_heads, c.d_model, c.d_qk, size=batch if per_input else (), rng=rng)
+    return W, rng.normal(size=(batch, c.n, c.d_model))
+
+
+@dataclass(frozen=True)
+class PathConfig(SANSize):
+    """RC Sec. 4.1 path sampling: ``n_paths`` paths per depth on ``batch`` inputs."""
+
+    n_layers: int = 24
+    batch: int = 8
+    n_paths: int = 100
+
+
+@dataclass(frozen=True)
+class PathResult(DepthResidual):
+    """``residual[m, k, t - 1, i]``: method ``m``, network ``k`` (0 pure SAN, 1 with skips), depth ``t``."""
 
 
 @disk_cached
@@ -249,8 +320,7 @@ def path_sampling_experiment(config: PathConfig = PathConfig()) -> PathResult:
     """RC Sec. 4.1 on one random network (same weights and inputs for both normalisations)."""
     c = config
     rng = np.random.default_rng(c.seed)
-    W = random_san_weights(c.n_layers, c.n_heads, c.d_model, c.d_qk, rng=rng)
-    X = rng.normal(size=(c.batch, c.n, c.d_model))
+    W, X = random_san(c, c.batch, rng, per_input=False)
     paths = [sample_paths(c.n_layers, c.n_heads, c.batch, t, c.n_paths, rng=rng) for t in range(1, c.n_layers + 1)]
     out = np.empty((2, 2, c.n_layers, c.n_paths))
     for m, method in enumerate(METHODS):

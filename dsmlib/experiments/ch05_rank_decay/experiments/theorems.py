@@ -10,30 +10,23 @@ from ....cache import disk_cached
 from ....projections import res
 from ....sinkhorn import sinkhorn
 
-from .products import METHODS, spec_norm
+from .products import METHODS, DepthResidual, SANSize, random_san, spec_norm
 
 
 # ---------------------------------------------------------------------------------------
 # Pure SAN residual decay (X-dependent attention)
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SANDecayConfig:
-    n: int = 64
-    d_model: int = 128
-    d_qk: int = 32
-    n_heads: int = 4
-    n_layers: int = 8
+class SANDecayConfig(SANSize):
+    """Random pure SANs, one per input (``n_inputs`` of them), :class:`SANSize` sizes."""
+
     n_inputs: int = 100
-    seed: int = 0
 
 
 @dataclass(frozen=True)
-class SANDecayResult:
-    """``residual[m, i, l]`` = ||res(X_l)||_2 / ||X_l||_2 for method ``m``, input/network ``i``, layer ``l``."""
-
-    config: SANDecayConfig
-    layers: NDArray[np.int64]
-    residual: NDArray[np.float64]
+class SANDecayResult(DepthResidual):
+    """``residual[m, i, l]`` = ||res(X_l)||_2 / ||X_l||_2 for method ``m``, input/network ``i``, layer
+    ``l = depths[l]`` (also :attr:`layers`)."""
 
 
 @disk_cached
@@ -41,8 +34,7 @@ def san_decay_experiment(config: SANDecayConfig = SANDecayConfig()) -> SANDecayR
     """Random pure SANs (independent Gaussian weights per input, Gaussian inputs X)."""
     c = config
     rng = np.random.default_rng(c.seed)
-    W = random_san_weights(c.n_layers, c.n_heads, c.d_model, c.d_qk, size=c.n_inputs, rng=rng)
-    X = rng.normal(size=(c.n_inputs, c.n, c.d_model))
+    W, X = random_san(c, c.n_inputs, rng, per_input=True)
     out = np.empty((2, c.n_inputs, c.n_layers + 1))
     for m, method in enumerate(METHODS):
         Y = pure_san(X, W, method=method, warn=False).outputs
@@ -340,7 +332,7 @@ def san_residual_trace(
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 3:
         raise ValueError(f"X must have shape (m, n, d), got {X.shape}")
-    L, dqk = W.W_Q.shape[-4], W.W_Q.shape[-1]
+    L = W.W_Q.shape[-4]
     log_res, amax = [], []
     for ell in range(L + 1):
         with np.errstate(divide="ignore"):
@@ -348,12 +340,41 @@ def san_residual_trace(
         if ell == L:
             amax.append(np.full(X.shape[0], np.nan))
             break
-        Xh = X[:, None]
-        S = (Xh @ W.W_Q[..., ell, :, :, :]) @ np.swapaxes(Xh @ W.W_K[..., ell, :, :, :], -1, -2) / np.sqrt(dqk)
-        amax.append(np.abs(S).max(axis=(-3, -2, -1)))
-        P = sinkhorn(S, tol=tol, n_iter=n_iter, warn=False)
-        X = ((P @ (Xh @ W.W_V[..., ell, :, :, :])) @ np.swapaxes(W.W_O[..., ell, :, :, :], -1, -2)).sum(axis=-3)
+        X, a = san_layer(X, W, ell, tol=tol, n_iter=n_iter)
+        amax.append(a)
     return np.stack(log_res, -1), np.stack(amax, -1)
+
+
+def san_layer(
+    X: NDArray[np.float64], W: SANWeights, ell: int, *, tol: float = 1e-12, n_iter: int = 1000
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """One layer ``ell`` of a pure multi-head Sinkhorn SAN (RC Eq. 3) and its score spread.
+
+    Parameters
+    ----------
+    X : ndarray, shape (m, n, d)
+    W : SANWeights
+        Arrays of shape ``(m, L, H, d, d_qk)`` or ``(L, H, d, d_qk)``.
+    ell : int
+        Layer index, ``0 <= ell < L``.
+    tol, n_iter : float, int
+        Sinkhorn stopping rule.
+
+    Returns
+    -------
+    Y : ndarray, shape (m, n, d)
+        The layer's output.
+    amax : ndarray, shape (m,)
+        max |A_ij| over the heads of the layer's scores.
+    """
+    L, dqk = W.W_Q.shape[-4], W.W_Q.shape[-1]
+    if not 0 <= ell < L:
+        raise ValueError(f"ell must be in [0, {L}), got {ell}")
+    Xh = X[:, None]
+    S = (Xh @ W.W_Q[..., ell, :, :, :]) @ np.swapaxes(Xh @ W.W_K[..., ell, :, :, :], -1, -2) / np.sqrt(dqk)
+    P = sinkhorn(S, tol=tol, n_iter=n_iter, warn=False)
+    Y = ((P @ (Xh @ W.W_V[..., ell, :, :, :])) @ np.swapaxes(W.W_O[..., ell, :, :, :], -1, -2)).sum(axis=-3)
+    return Y, np.abs(S).max(axis=(-3, -2, -1))
 
 
 @disk_cached
