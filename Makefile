@@ -17,7 +17,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup book test unit nbval nbval-perturbed check-notebooks build-strict browser lab lab-test bench execute clean train train-agnews clean-venv latest FORCE
+.PHONY: setup book test unit nbval nbval-perturbed check-notebooks build-strict browser lab lab-test bench execute clean train train-agnews train-mhc clean-venv latest FORCE
 
 setup: $(STAMP)
 
@@ -146,6 +146,19 @@ train: setup
 	( set -e; for s in $(ENSEMBLE_SEEDS); do $(TRAIN) --dataset mnist --normalisation sinkhorn --seed $$s --core 0; done ) & p0=$$!; \
 	( set -e; for s in $(ENSEMBLE_SEEDS); do for m in "digits sinkhorn" "mnist softmax" "digits softmax"; do \
 	    set -- $$m; $(TRAIN) --dataset $$1 --normalisation $$2 --seed $$s --core 1; done; done ) & p1=$$!; \
+	wait $$p0 && wait $$p1
+
+## train-mhc: the trained mHC check (BK-MHCTRAIN, dsmlib/trained/MHC_PREREGISTRATION.md): seeds
+## $(MHC_SEEDS) of the arms identity, mhc and mhc_lite on digits into dsmlib/trained/mhc_weights,
+## seed-major, alternating between one single-threaded process pinned to each of two cores
+## (about 2-3 CPU-min per model); models already stored with matching sha256 are skipped.
+MHC_SEEDS ?= 0 1 2 3 4
+TRAIN_MHC := $(BIN)/python -m dsmlib.trained.mhc_train --skip-existing --dataset digits
+train-mhc: setup
+	( set -e; i=0; for s in $(MHC_SEEDS); do for a in mhc mhc_lite identity; do \
+	    if [ $$((i % 2)) -eq 0 ]; then $(TRAIN_MHC) --arm $$a --seed $$s --core 0; fi; i=$$((i + 1)); done; done ) & p0=$$!; \
+	( set -e; i=0; for s in $(MHC_SEEDS); do for a in mhc mhc_lite identity; do \
+	    if [ $$((i % 2)) -eq 1 ]; then $(TRAIN_MHC) --arm $$a --seed $$s --core 1; fi; i=$$((i + 1)); done; done ) & p1=$$!; \
 	wait $$p0 && wait $$p1
 
 ## train-agnews: RC-F2 for readers who have AG's News (AGNEWS_DIR holds train.csv and test.csv):

@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._validate import read_regular_file
-from .model import _gelu, fast_sinkhorn
+from .model import _gelu, fast_sinkhorn, load_verified
 from .model import _ln as _np_ln
 
 #: AG's News classes, in class-index order (index 1 = World)
@@ -416,44 +416,6 @@ def load_model(folder: str | Path, name: str) -> tuple[dict[str, NDArray[np.floa
     ValueError
         Naming the file and the command that regenerates it.
     """
-    folder = Path(folder)
-    try:
-        man = json.loads(read_regular_file(folder / "manifest.json", "weights manifest"))
-    except FileNotFoundError:
-        raise ValueError(f"{folder / 'manifest.json'} does not exist: train with "
-                         f"`python -m dsmlib.trained.text_train --out {folder} ...`") from None
-    entry = man.get(name) if isinstance(man, dict) else None
-    if not isinstance(entry, dict):
-        raise ValueError(f"{name!r} is not in {folder / 'manifest.json'}")
-    redo = f"regenerate it with `{entry.get('command', 'python -m dsmlib.trained.text_train ...')}`"
-    for key in ("weights", "history", "config"):
-        if not isinstance(entry.get(key), dict):
-            raise ValueError(f"manifest entry {name!r} in {folder} lacks a {key!r} object; {redo}")
-    blobs = {}
-    for key in ("weights", "history"):
-        f = folder / Path(str(entry[key].get("file"))).name
-        try:
-            data = read_regular_file(f, f"{key} file")
-        except FileNotFoundError:
-            raise ValueError(f"{key} file {f} of {name!r} is missing; {redo}") from None
-        if hashlib.sha256(data).hexdigest() != entry[key].get("sha256"):
-            raise ValueError(f"sha256 of {f} does not match {folder / 'manifest.json'}; {redo}")
-        blobs[key] = data
-    try:
-        c = TextConfig(**entry["config"])
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"manifest entry {name!r}: config is not a valid TextConfig ({exc})") from None
-    want = param_shapes(c)
-    try:
-        with np.load(io.BytesIO(blobs["weights"]), allow_pickle=False) as z:
-            raw = {k: z[k] for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"weights file of {name!r} is not a valid archive ({exc}); {redo}") from None
-    if set(raw) != set(want) or any(raw[k].shape != s for k, s in want.items()):
-        raise ValueError(f"weights of {name!r} do not have the parameters of its config; {redo}")
-    if not all(np.all(np.isfinite(a)) for a in raw.values()):
-        raise ValueError(f"weights of {name!r} have NaN or infinite entries; {redo}")
-    entry = dict(entry, history=dict(entry["history"], data=json.loads(blobs["history"])))
-    return {k: raw[k].astype(np.float64) for k in want}, c, entry
+    return load_verified(folder, name, TextConfig, param_shapes, "python -m dsmlib.trained.text_train")
 
 

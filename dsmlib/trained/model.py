@@ -164,6 +164,33 @@ def _gelu(x: NDArray) -> NDArray:
     return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0))) if out is None else out
 
 
+def attention_sublayer(
+    h: NDArray, p: dict[str, NDArray], l: int, c: ViTConfig, *, fast: bool = True,
+    normaliser: Callable[[NDArray], NDArray] | None = None,
+) -> tuple[NDArray, NDArray, NDArray]:
+    """Layer ``l``'s attention sub-block on ``h`` (B, n, d), in ``h``'s dtype: returns ``(o, S,
+    P)``, the output ``MHA(LN(h))`` (B, n, d) (without the residual), the scores and the
+    attention (B, H, n, n). ``p``: parameters stacked over layers; ``normaliser`` as in
+    :func:`forward`."""
+    B, n, D, H, dh = *h.shape, c.heads, c.d_head
+    # the dense maps act on all B * n tokens as one (B n, d) matrix: one BLAS call each instead
+    # of one per image; q, k and v come from one product with the stacked projections
+    wqkv = np.concatenate([p["wq"][l], p["wk"][l], p["wv"][l]], axis=-1)  # (d, 3 H dh)
+    u = _ln(h, p["ln1_g"][l], p["ln1_b"][l]).reshape(B * n, D)
+    q, k, v = (u @ wqkv).reshape(B, n, 3, H, dh).transpose(2, 0, 3, 1, 4)
+    S = (q @ k.transpose(0, 1, 3, 2)) * h.dtype.type(1.0 / np.sqrt(dh))
+    P = normalise(S, c, fast=fast) if normaliser is None else np.asarray(normaliser(S), dtype=h.dtype)
+    o = ((P @ v).transpose(0, 2, 1, 3).reshape(B * n, H * dh) @ p["wo"][l]).reshape(B, n, D) + p["bo"][l]
+    return o, S, P
+
+
+def ff_sublayer(h: NDArray, p: dict[str, NDArray], l: int) -> NDArray:
+    """Layer ``l``'s feed-forward sub-block ``FF(LN(h))`` on ``h`` (B, n, d) (without the residual)."""
+    B, n, D = h.shape
+    g = _gelu(_ln(h, p["ln2_g"][l], p["ln2_b"][l]).reshape(B * n, D) @ p["w1"][l] + p["b1"][l])
+    return (g @ p["w2"][l]).reshape(B, n, D) + p["b2"][l]
+
+
 @dataclass(frozen=True)
 class ForwardResult:
     """``logits`` (B, C); with ``record``: ``scores`` and ``attention`` (L, B, H, n, n) and
@@ -192,28 +219,18 @@ def forward(
     if x.ndim != 3 or x.shape[1:] != (c.n_patches, c.patch_dim):
         raise ValueError(f"x must have shape (B, {c.n_patches}, {c.patch_dim}), got {x.shape}")
     p = {k: np.asarray(v, dtype=dtype) for k, v in params.items()}
-    B, n, H, dh = x.shape[0], c.n_tokens, c.heads, c.d_head
+    B = x.shape[0]
     h = x @ p["patch_w"] + p["patch_b"]
     h = np.concatenate([np.broadcast_to(p["cls"], (B, 1, c.d_model)), h], axis=1) + p["pos"]
     rec_s, rec_p, rec_o = [], [], []
-    scale = dtype(1.0 / np.sqrt(dh))
     n_run = c.n_layers if n_layers is None else n_layers
     if not 1 <= n_run <= c.n_layers:
         raise ValueError(f"n_layers must be in [1, {c.n_layers}], got {n_layers}")
-    # the dense maps act on all B * n tokens as one (B n, d) matrix: one BLAS call each instead
-    # of one per image; q, k and v come from one product with the stacked projections
-    wqkv = np.concatenate([p["wq"], p["wk"], p["wv"]], axis=-1)  # (L, d, 3 H dh)
-    D = c.d_model
     for l in range(n_run):
-        u = _ln(h, p["ln1_g"][l], p["ln1_b"][l]).reshape(B * n, D)
-        q, k, v = (u @ wqkv[l]).reshape(B, n, 3, H, dh).transpose(2, 0, 3, 1, 4)
-        S = (q @ k.transpose(0, 1, 3, 2)) * scale
-        P = normalise(S, c, fast=fast) if normaliser is None else np.asarray(normaliser(S), dtype=dtype)
-        o = ((P @ v).transpose(0, 2, 1, 3).reshape(B * n, H * dh) @ p["wo"][l]).reshape(B, n, D) + p["bo"][l]
+        o, S, P = attention_sublayer(h, p, l, c, fast=fast, normaliser=normaliser)
         h = h + o if skip else o
         if ff:
-            g = _gelu(_ln(h, p["ln2_g"][l], p["ln2_b"][l]).reshape(B * n, D) @ p["w1"][l] + p["b1"][l])
-            z = (g @ p["w2"][l]).reshape(B, n, D) + p["b2"][l]
+            z = ff_sublayer(h, p, l)
             h = h + z if skip else z
         if record:
             if record != "outputs":
@@ -437,6 +454,61 @@ def load_model(name: str) -> tuple[dict[str, NDArray[np.float64]], ViTConfig, di
     entry = dict(entry)
     entry["history"] = dict(entry["history"], data=history)
     return params, ViTConfig(**entry["config"]), entry
+
+
+def load_verified(folder: str | Path, name: str, config_cls: type, shapes: Callable[..., dict], trainer: str
+                  ) -> tuple[dict[str, NDArray[np.float64]], object, dict]:
+    """``(params, config, entry)`` of model ``name`` in ``folder`` (``folder/manifest.json``,
+    written by :func:`dsmlib.trained.train.save`), verified: the manifest entry, the sha256 of
+    the bytes that are parsed (weights and history), the parameters' names and shapes
+    (``shapes(config)``, ``config = config_cls(**entry["config"])``) and finiteness.
+    ``entry["history"]["data"]`` holds the training log; ``trainer`` is the module command
+    named in error messages (e.g. ``python -m dsmlib.trained.text_train``).
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the command that regenerates it.
+    """
+    folder = Path(folder)
+    try:
+        man = json.loads(read_regular_file(folder / "manifest.json", "weights manifest"))
+    except FileNotFoundError:
+        raise ValueError(f"{folder / 'manifest.json'} does not exist: train with "
+                         f"`{trainer} --out {folder} ...`") from None
+    entry = man.get(name) if isinstance(man, dict) else None
+    if not isinstance(entry, dict):
+        raise ValueError(f"{name!r} is not in {folder / 'manifest.json'}")
+    redo = f"regenerate it with `{entry.get('command', trainer + ' ...')}`"
+    for key in ("weights", "history", "config"):
+        if not isinstance(entry.get(key), dict):
+            raise ValueError(f"manifest entry {name!r} in {folder} lacks a {key!r} object; {redo}")
+    blobs = {}
+    for key in ("weights", "history"):
+        f = folder / Path(str(entry[key].get("file"))).name
+        try:
+            data = read_regular_file(f, f"{key} file")
+        except FileNotFoundError:
+            raise ValueError(f"{key} file {f} of {name!r} is missing; {redo}") from None
+        if hashlib.sha256(data).hexdigest() != entry[key].get("sha256"):
+            raise ValueError(f"sha256 of {f} does not match {folder / 'manifest.json'}; {redo}")
+        blobs[key] = data
+    try:
+        c = config_cls(**entry["config"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"manifest entry {name!r}: config is not a valid {config_cls.__name__} ({exc})") from None
+    want = shapes(c)
+    try:
+        with np.load(io.BytesIO(blobs["weights"]), allow_pickle=False) as z:
+            raw = {k: z[k] for k in z.files}
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"weights file of {name!r} is not a valid archive ({exc}); {redo}") from None
+    if set(raw) != set(want) or any(raw[k].shape != s for k, s in want.items()):
+        raise ValueError(f"weights of {name!r} do not have the parameters of its config; {redo}")
+    if not all(np.all(np.isfinite(a)) for a in raw.values()):
+        raise ValueError(f"weights of {name!r} have NaN or infinite entries; {redo}")
+    entry = dict(entry, history=dict(entry["history"], data=json.loads(blobs["history"])))
+    return {k: raw[k].astype(np.float64) for k in want}, c, entry
 
 
 def model_name(dataset: str, normalisation: str, seed: int) -> str:

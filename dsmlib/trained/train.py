@@ -41,7 +41,7 @@ def pin_threads(core: int) -> None:
 
 #: trainers that, run as ``python -m <module> ... [--core C]``, pin the process here, before the
 #: jax import below (:mod:`dsmlib.trained.text_train` imports this module before JAX)
-SCRIPTS = ("dsmlib.trained.train", "dsmlib.trained.text_train")
+SCRIPTS = ("dsmlib.trained.train", "dsmlib.trained.text_train", "dsmlib.trained.mhc_train")
 _main_spec = getattr(sys.modules.get("__main__"), "__spec__", None)
 if __name__ == "__main__" or (getattr(_main_spec, "name", None) in SCRIPTS and "jax" not in sys.modules):
     _core = int(sys.argv[sys.argv.index("--core") + 1]) if "--core" in sys.argv else 0
@@ -125,6 +125,24 @@ def normalise(S, n_half_steps: int):
 _LAYER_KEYS = ("ln1_g", "ln1_b", "wq", "wk", "wv", "wo", "bo", "ln2_g", "ln2_b", "w1", "b1", "w2", "b2")
 
 
+def attention_sublayer(h, lp, heads: int, d_head: int, n_half_steps: int, *, bias=None):
+    """Multi-head attention of ``LN(h)`` for ``h`` (B, n, d), *before* the output projection:
+    returns ``(o, P)``, ``o`` (B, n, heads * d_head) and the attention ``P`` (B, H, n, n). The
+    sub-block's output is ``o @ lp["wo"] + lp["bo"]`` (callers keep their own order of additions)."""
+    B, n = h.shape[0], h.shape[1]
+    u = _ln(h, lp["ln1_g"], lp["ln1_b"])
+    q, k, v = ((u @ lp[w]).reshape(B, n, heads, d_head).transpose(0, 2, 1, 3) for w in ("wq", "wk", "wv"))
+    S = (q @ k.transpose(0, 1, 3, 2)) / np.float32(np.sqrt(d_head))
+    P = normalise(S if bias is None else S + bias, n_half_steps)
+    return (P @ v).transpose(0, 2, 1, 3).reshape(B, n, heads * d_head), P
+
+
+def ff_hidden(h, lp):
+    """The feed-forward sub-block's hidden layer ``GELU(LN(h) W1 + b1)``; its output is
+    ``z @ lp["w2"] + lp["b2"]``."""
+    return jax.nn.gelu(_ln(h, lp["ln2_g"], lp["ln2_b"]) @ lp["w1"] + lp["b1"], approximate=False)
+
+
 def block(h, lp, heads: int, d_head: int, n_half_steps: int, *, bias=None, drop=None):
     """One pre-LN block on ``h`` (B, n, d) with the layer's parameters ``lp``; returns ``(h, P)``.
 
@@ -132,15 +150,10 @@ def block(h, lp, heads: int, d_head: int, n_half_steps: int, *, bias=None, drop=
     (a padding pattern, :mod:`dsmlib.trained.text_train`); ``drop(x, i)`` is applied to the
     output of sub-block ``i`` (0 attention, 1 feed-forward) before its residual addition
     (dropout). With neither, the operations are exactly those of the ViT's original block."""
-    B, n = h.shape[0], h.shape[1]
-    u = _ln(h, lp["ln1_g"], lp["ln1_b"])
-    q, k, v = ((u @ lp[w]).reshape(B, n, heads, d_head).transpose(0, 2, 1, 3) for w in ("wq", "wk", "wv"))
-    S = (q @ k.transpose(0, 1, 3, 2)) / np.float32(np.sqrt(d_head))
-    P = normalise(S if bias is None else S + bias, n_half_steps)
-    o = (P @ v).transpose(0, 2, 1, 3).reshape(B, n, heads * d_head)
+    o, P = attention_sublayer(h, lp, heads, d_head, n_half_steps, bias=bias)
     # h + o @ wo + bo is (h + o @ wo) + bo: kept in this order (bit-identical ViT training)
     h = h + o @ lp["wo"] + lp["bo"] if drop is None else h + drop(o @ lp["wo"] + lp["bo"], 0)
-    z = jax.nn.gelu(_ln(h, lp["ln2_g"], lp["ln2_b"]) @ lp["w1"] + lp["b1"], approximate=False)
+    z = ff_hidden(h, lp)
     h = h + z @ lp["w2"] + lp["b2"] if drop is None else h + drop(z @ lp["w2"] + lp["b2"], 1)
     return h, P
 
@@ -183,18 +196,31 @@ def attention_stats(P: np.ndarray) -> dict[str, list[float]]:
 def train(tc: TrainConfig, *, log=print) -> tuple[dict[str, np.ndarray], ViTConfig, dict]:
     """Train one model; return ``(params as float32 numpy, model config, history)``."""
     split = _data.load(tc.dataset)
+    c = model_config(tc, split)
+    probe_attn = jax.jit(lambda p, xb: jax_forward(p, c, xb, record=True)[1])
+    params, hist = fit(init_params(c, jax.random.PRNGKey(tc.seed)), lambda p, xb: jax_forward(p, c, xb), split, tc,
+                       probe=lambda p, xb: attention_stats(probe_attn(p, xb)), log=log)
+    return params, c, hist
+
+
+def fit(params, apply, split: _data.Split, tc: TrainConfig, *, probe, log=print) -> tuple[dict[str, np.ndarray], dict]:
+    """Adam + cross-entropy on ``split`` with the settings of ``tc`` (epochs, lr, batch, seed,
+    ``max_train``, ``max_steps``, ``n_probe``); the model is ``apply(params, x) -> logits``.
+
+    Per epoch (0 = before training) the history records the mean training loss, the test
+    accuracy, the CPU time and ``probe(params, x_probe)``, a dict of per-layer lists on the
+    first ``n_probe`` test images (``col_dev`` is logged). Returns ``(params as float32 numpy,
+    history)``."""
     xtr, ytr = split.x_train.astype(np.float32), split.y_train
     if tc.max_train is not None:
         xtr, ytr = xtr[: tc.max_train], ytr[: tc.max_train]
     xte, yte = split.x_test.astype(np.float32), split.y_test
-    probe = xte[: tc.n_probe]
-    c = model_config(tc, split)
-    params = init_params(c, jax.random.PRNGKey(tc.seed))
+    probe_x = xte[: tc.n_probe]
     opt = optax.adam(tc.lr)
     state = opt.init(params)
 
     def loss_fn(p, xb, yb):
-        return optax.softmax_cross_entropy_with_integer_labels(jax_forward(p, c, xb), yb).mean()
+        return optax.softmax_cross_entropy_with_integer_labels(apply(p, xb), yb).mean()
 
     def step(p, s, xb, yb):
         loss, g = jax.value_and_grad(loss_fn)(p, xb, yb)
@@ -215,8 +241,7 @@ def train(tc: TrainConfig, *, log=print) -> tuple[dict[str, np.ndarray], ViTConf
         (p, s), losses = jax.lax.scan(body, (p, s), (xs, ys))
         return p, s, losses
 
-    predict = jax.jit(lambda p, xb: jnp.argmax(jax_forward(p, c, xb), -1))
-    probe_attn = jax.jit(lambda p, xb: jax_forward(p, c, xb, record=True)[1])
+    predict = jax.jit(lambda p, xb: jnp.argmax(apply(p, xb), -1))
 
     def evaluate(p):
         pred = np.concatenate([np.asarray(predict(p, xte[i:i + 500])) for i in range(0, len(xte), 500)])
@@ -225,8 +250,10 @@ def train(tc: TrainConfig, *, log=print) -> tuple[dict[str, np.ndarray], ViTConf
     rng = np.random.default_rng(tc.seed)
     nb = len(xtr) // tc.batch
     hist = {"epoch": [0], "train_loss": [None], "test_acc": [evaluate(params)], "cpu_s": [0.0],
-            **{k: [v] for k, v in attention_stats(probe_attn(params, probe)).items()}}
-    log(f"epoch 0 acc {hist['test_acc'][0]:.4f} col_dev {np.mean(hist['col_dev'][0]):.4f}")
+            **{k: [v] for k, v in probe(params, probe_x).items()}}
+    key = next((k for k in hist if k not in ("epoch", "train_loss", "test_acc", "cpu_s")), None)  # logged
+    show = (lambda: f" {key} {np.mean(hist[key][-1]):.4f}") if key else (lambda: "")
+    log(f"epoch 0 acc {hist['test_acc'][0]:.4f}{show()}")
     t0 = time.process_time()
     steps = 0
     for ep in range(1, tc.epochs + 1):
@@ -239,13 +266,13 @@ def train(tc: TrainConfig, *, log=print) -> tuple[dict[str, np.ndarray], ViTConf
         hist["train_loss"].append(float(np.mean(np.asarray(losses))))
         hist["test_acc"].append(evaluate(params))
         hist["cpu_s"].append(time.process_time() - t0)
-        for k, v in attention_stats(probe_attn(params, probe)).items():
+        for k, v in probe(params, probe_x).items():
             hist[k].append(v)
-        log(f"epoch {ep} loss {hist['train_loss'][-1]:.4f} acc {hist['test_acc'][-1]:.4f} "
-            f"col_dev {np.mean(hist['col_dev'][-1]):.4f} cpu {hist['cpu_s'][-1]:.0f}s")
+        log(f"epoch {ep} loss {hist['train_loss'][-1]:.4f} acc {hist['test_acc'][-1]:.4f}{show()} "
+            f"cpu {hist['cpu_s'][-1]:.0f}s")
         if tc.max_steps is not None and steps >= tc.max_steps:
             break
-    return {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}, c, hist
+    return {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}, hist
 
 
 def _versions() -> dict[str, str]:
