@@ -104,6 +104,7 @@ from .figures import (  # noqa: F401
     spectrum_player,
 )
 from .tables import (  # noqa: F401
+    one_dsm_line,
     eigen_markdown,
     ht_c_markdown,
     ht_c_table,

@@ -170,3 +170,21 @@ def summary_markdown(verdicts: list[Verdict]) -> str:
         ref = f"{{prf:ref}}`{v.claim_id} <{v.claim_id.lower()}>`"
         rows.append([ref, f"**{v.verdict}**", v.severity or "", " ".join(num.replace("|", "\\|").split())])
     return _table(["claim", "verdict", "severity", "deciding number (the paper's own reading)"], rows, "llll")
+
+
+def one_dsm_line(M: NDArray[np.float64], n: int = 64, T: float = 0.1) -> str:
+    """The chapter's first example as one Markdown line: an Algorithm-1 DSM's row error within
+    tolerance and :math:`|\\sigma_1 - 1|` (as a bound below the noise floor).
+
+    Parameters
+    ----------
+    M : ndarray, shape (n, n)
+        One DSM from :func:`dsmlib.random_dsm`.
+    """
+    from ...sinkhorn import marginal_error
+    from ...spectra import singular_values
+
+    e, s1 = marginal_error(M), singular_values(M)[0]
+    return (f"One Algorithm-1 DSM ($n = {n}$, $T = {T:g}$): "
+            f"$e(M) \\le 10^{{-6}}$: {bool(e <= 1e-6)}; "
+            f"$\\lvert\\sigma_1 - 1\\rvert$ {mtex(small(abs(s1 - 1)))}")

@@ -103,8 +103,8 @@ def check_bk_mhcline(result: LineResult) -> Verdict:
                       + ", ".join(sig(v, 2) for v in result.reported_product[i])
                       + f", half the detail left after {result.reported_half_depth[i]:.1f} factors"
                       for i, r in enumerate(result.readings)) + ".")
-    can_fail = ("the reported mixers would sit on the identity side if their per-factor sigma_2 exceeded "
-                "s*; the line's measurement fails if sigma_2 of the products is not multiplicative")
+    can_fail = ("the reported mixers would sit on the identity side if their per-factor $\\sigma_2$ exceeded "
+                "s*; the line's measurement fails if $\\sigma_2$ of the products is not multiplicative")
     if not line_ok:
         return verdict("BK-MHCLINE", "refuted", ev, holds="the measured line differs from 0.5^(1/(2L)).",
                        severity=severity(part="value", factor=float(np.max(result.at_line / 0.5))),
@@ -116,7 +116,7 @@ def check_bk_mhcline(result: LineResult) -> Verdict:
             {"scaled": "0.96 / 0.01 as printed, rows scaled to sum 1",
              "diagonal": "diagonal 0.96 exact, off-diagonal (1 - 0.96)/3"}.get(r, r),
             "confirmed" if uniform else "refuted",
-            f"product sigma_2 at 2L = {2 * Ls[0]}: {sig(result.reported_product[i, 0], 2)}",
+            f"product $\\sigma_2$ at $2L$ = {2 * Ls[0]}: {sig(result.reported_product[i, 0], 2)}",
             papers_own=(r == "scaled")))
     own = next(x for x in readings if x.papers_own)
     if own.verdict == "confirmed":
