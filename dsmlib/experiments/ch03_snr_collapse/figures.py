@@ -305,7 +305,7 @@ def escape_figure(result: EscapeResult):
     cols = {"dsm": COLORS["sinkhorn"], "scaled": COLORS["theory"], "softmax": COLORS["softmax"],
             "free": COLORS["paper"]}
     marks = {"dsm": "o-", "scaled": "s-", "softmax": "x--", "free": "^:"}
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(7.8, 4.0))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(7.4, 4.0))
     for k, name in enumerate(MIXERS):
         q = np.array([median_ci(result.cos[k, i]) for i in range(T.size)])
         ax.plot(T, q[:, 0], marks[name], color=cols[name], label=MIXER_LABELS[name])
