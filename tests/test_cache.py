@@ -540,6 +540,19 @@ def test_key_hook_runs_on_every_call(folder, demo):
         demo.checked(-1)
 
 
+def test_cached_tells_without_computing_and_verifies_inputs(folder, demo, monkeypatch):
+    assert demo.checked.cached(3) is False and demo.CALLS == []  # nothing computed
+    demo.checked(3)
+    assert demo.checked.cached(3) is True and demo.CALLS == ["checked"]
+    fresh = cache.disk_cached(key=demo.verify)(demo.checked.uncached)  # a new process: disk only
+    assert fresh.cached(3) is True and demo.CALLS == ["checked"]
+    assert demo.checked.cached(4) is False
+    with pytest.raises(ValueError, match="corrupt"):  # the key hook runs, as on a call
+        demo.checked.cached(-1)
+    monkeypatch.setenv("DSMLIB_NO_CACHE", "1")
+    assert demo.checked.cached(3) is False
+
+
 def test_plain_decorator_and_bad_use():
     with pytest.raises(TypeError, match="expected a function"):
         cache.disk_cached(3)

@@ -135,3 +135,44 @@ def test_compiled_gelu_equals_scipy_to_rounding():
     if AVAILABLE:
         from dsmlib._kernels.elementwise import gelu_f64
         assert gelu_f64(x.astype(np.float32)) is None
+
+
+def test_forward_records_into_given_arrays_and_promotes_like_stack():
+    """``out=`` writes the records into the caller's arrays (no copies); without it a float32
+    pass's records are promoted as np.stack promoted them (float64 after the first GELU)."""
+    c = tm.ViTConfig(normalisation="sinkhorn", n_layers=3, d_model=8, heads=2, d_head=4, n_patches=4, patch_dim=4)
+    p = _random_params(c)
+    x = np.random.default_rng(1).normal(size=(5, 4, 4))
+    ref = tm.forward(p, c, x, record=True)
+    A = np.zeros((3, 7, 2, 5, 5))
+    got = tm.forward(p, c, x, record=True, out={"attention": A[:, 1:6]})
+    assert np.shares_memory(got.attention, A)
+    np.testing.assert_array_equal(A[:, 1:6], ref.attention)
+    np.testing.assert_array_equal(got.outputs, ref.outputs)
+    assert not A[:, 0].any() and not A[:, 6].any()
+    r32 = tm.forward(p, c, x, dtype=np.float32, record=True)
+    assert r32.attention.dtype == np.float64  # layer 1 float32, later layers float64
+    np.testing.assert_array_equal(r32.attention[0], tm.forward(p, c, x, dtype=np.float32, record=True, n_layers=1).attention[0])
+    with pytest.raises(ValueError, match="out"):
+        tm.forward(p, c, x, record=True, out={"attention": A})
+
+
+def test_shuffled_col_deviation_equals_the_materialised_shuffle():
+    """The kernel (and its numpy fallback) gives col_deviation(shuffle_rows(P)) bit for bit,
+    drawing the keys one leading index at a time from the same stream."""
+    from dsmlib import _kernels
+    from dsmlib.experiments.ch06_trained_attention import experiments as E
+
+    rng = np.random.default_rng(3)
+    P = rng.random((4, 6, 3, 9, 9)) ** 3
+    P /= P.sum(-1, keepdims=True)
+    ref = E.col_deviation(E.shuffle_rows(P, np.random.default_rng(0)))
+    np.testing.assert_array_equal(E.shuffled_col_deviation(P, np.random.default_rng(0)), ref)
+    old = _kernels.ENABLED
+    try:
+        _kernels.ENABLED = False
+        np.testing.assert_array_equal(E.shuffled_col_deviation(P, np.random.default_rng(0)), ref)
+    finally:
+        _kernels.ENABLED = old
+    # a different stream gives a different null (the test can fail)
+    assert not np.array_equal(E.shuffled_col_deviation(P, np.random.default_rng(1)), ref)

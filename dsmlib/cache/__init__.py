@@ -79,6 +79,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 from . import keys as _keys
@@ -117,6 +118,8 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: "not in the cache" (a cached result may be None)
+_MISS = object()
 FilesFn = Callable[..., Iterable["str | os.PathLike[str]"]]
 
 
@@ -158,7 +161,8 @@ def disk_cached(
     Returns
     -------
     callable
-        The wrapped function, with ``.uncached`` (the original function). Results are new
+        The wrapped function, with ``.uncached`` (the original function) and ``.cached(*args,
+        **kwargs)`` (whether that call would be answered from the cache). Results are new
         objects with read-only arrays. Arguments without a lossless encoding raise
         ``TypeError`` (call ``.uncached`` for those).
     """
@@ -172,20 +176,18 @@ def disk_cached(
 def _make_cached(func: F, files: FilesFn | None, key_fn: Callable[..., Any] | None) -> F:
     memo: dict[str, tuple[Any, dict]] = {}
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if os.environ.get("DSMLIB_NO_CACHE") or code_status() is not None:
-            return func(*args, **kwargs)
+    def lookup(args: tuple, kwargs: dict) -> tuple[Any, str, str, Path | None]:
+        """(stored result or _MISS, key, key source, entry path or None if no cache folder)."""
         # inputs first, on every call (hit or miss): a changed file is a new key
         digests = file_digests(files(*args, **kwargs)) if files is not None else None
         extra = key_fn(*args, **kwargs) if key_fn is not None else None
         k, key_src = entry_key(func, args, kwargs, files=digests, extra=extra)
         hit = memo.get(k)
         if hit is not None:
-            return thaw(hit)
+            return thaw(hit), k, key_src, None
         folder = cache_dir()
         if folder is None:
-            return func(*args, **kwargs)
+            return _MISS, k, key_src, None
         path = folder / f"{func.__qualname__}-{k}.npz"
         want = _return_type(func)
         if path.is_file():
@@ -195,13 +197,32 @@ def _make_cached(func: F, files: FilesFn | None, key_fn: Callable[..., Any] | No
                 if want is not None and type(result) is not want:
                     raise _Refused(f"entry holds a {type(result).__qualname__}, not a {want.__qualname__}")
                 memo[k] = frozen
-                return result
+                return result, k, key_src, path
             except Exception:  # noqa: BLE001 - nothing here runs foreign code; any failure: recompute
                 try:  # corrupt, foreign or stale entry: recompute (and replace it)
                     path.unlink()
                 except OSError:
                     pass
+        return _MISS, k, key_src, path
+
+    def cached(*args: Any, **kwargs: Any) -> bool:
+        """Whether a call with these arguments would be answered from the cache (its inputs
+        are verified as by a call; nothing is computed)."""
+        if os.environ.get("DSMLIB_NO_CACHE") or code_status() is not None:
+            return False
+        return lookup(args, kwargs)[0] is not _MISS
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if os.environ.get("DSMLIB_NO_CACHE") or code_status() is not None:
+            return func(*args, **kwargs)
+        result, k, key_src, path = lookup(args, kwargs)
+        if result is not _MISS:
+            return result
+        if path is None:
+            return func(*args, **kwargs)
         result = func(*args, **kwargs)
+        want = _return_type(func)
         if want is not None and type(result) is not want:
             return result
         try:
@@ -211,10 +232,11 @@ def _make_cached(func: F, files: FilesFn | None, key_fn: Callable[..., Any] | No
         try:
             write_entry(path, frozen, key_src)
         except OSError as exc:
-            _warn(f"dsmlib cache: cannot write to {folder} ({exc.strerror}); results are not cached")
+            _warn(f"dsmlib cache: cannot write to {path.parent} ({exc.strerror}); results are not cached")
             return thaw(frozen)
         memo[k] = frozen
         return thaw(frozen)
 
     wrapper.uncached = func  # type: ignore[attr-defined]
+    wrapper.cached = cached  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]

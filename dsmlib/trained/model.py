@@ -205,7 +205,7 @@ class ForwardResult:
 def forward(
     params: dict[str, NDArray], c: ViTConfig, x: NDArray, *, skip: bool = True, ff: bool = True,
     record: bool | str = False, dtype: type = np.float64, n_layers: int | None = None, fast: bool = True,
-    normaliser: Callable[[NDArray], NDArray] | None = None,
+    normaliser: Callable[[NDArray], NDArray] | None = None, out: dict[str, NDArray] | None = None,
 ) -> ForwardResult:
     """Forward pass of a batch ``x`` (B, n_patches, patch_dim) in ``dtype``.
 
@@ -214,7 +214,10 @@ def forward(
     block outputs of every layer (``record="outputs"``: the block outputs only). ``n_layers`` stops after that many blocks (logits are then
     None); ``fast=False`` uses the log-domain Sinkhorn of the training code; ``normaliser``
     replaces the model's attention normalisation (scores (B, H, n, n) -> attention), e.g. a
-    converged Sinkhorn (chapter 6, RC-CONV)."""
+    converged Sinkhorn (chapter 6, RC-CONV). ``out`` maps record names (``"scores"``,
+    ``"attention"``, ``"outputs"``) to arrays of shape (n_layers, B, ...) that the record is
+    written into (e.g. a slice of a caller's array or a reused buffer; values are cast to
+    their dtype) and returned as."""
     x = np.asarray(x, dtype=dtype)
     if x.ndim != 3 or x.shape[1:] != (c.n_patches, c.patch_dim):
         raise ValueError(f"x must have shape (B, {c.n_patches}, {c.patch_dim}), got {x.shape}")
@@ -222,10 +225,25 @@ def forward(
     B = x.shape[0]
     h = x @ p["patch_w"] + p["patch_b"]
     h = np.concatenate([np.broadcast_to(p["cls"], (B, 1, c.d_model)), h], axis=1) + p["pos"]
-    rec_s, rec_p, rec_o = [], [], []
     n_run = c.n_layers if n_layers is None else n_layers
     if not 1 <= n_run <= c.n_layers:
         raise ValueError(f"n_layers must be in [1, {c.n_layers}], got {n_layers}")
+    # records are written into arrays allocated once (no per-layer list and final stack); the
+    # dtype is promoted as np.stack would (a float32 pass turns float64 after the first GELU)
+    rec: dict[str, NDArray] = {}
+
+    def keep(key: str, l: int, a: NDArray) -> None:
+        if key not in rec:
+            given = None if out is None else out.get(key)
+            if given is not None and given.shape != (n_run,) + a.shape:
+                raise ValueError(f"out[{key!r}] must have shape {(n_run,) + a.shape}, got {given.shape}")
+            rec[key] = np.empty((n_run,) + a.shape, dtype=a.dtype) if given is None else given
+        elif np.result_type(rec[key], a) != rec[key].dtype and (out is None or key not in out):
+            wider = np.empty(rec[key].shape, dtype=np.result_type(rec[key], a))
+            wider[:l] = rec[key][:l]
+            rec[key] = wider
+        rec[key][l] = a
+
     for l in range(n_run):
         o, S, P = attention_sublayer(h, p, l, c, fast=fast, normaliser=normaliser)
         h = h + o if skip else o
@@ -234,15 +252,11 @@ def forward(
             h = h + z if skip else z
         if record:
             if record != "outputs":
-                rec_s.append(S)
-                rec_p.append(P)
-            rec_o.append(h)
+                keep("scores", l, S)
+                keep("attention", l, P)
+            keep("outputs", l, h)
     logits = _ln(h[:, 0], p["lnf_g"], p["lnf_b"]) @ p["head_w"] + p["head_b"] if n_run == c.n_layers else None
-    if not record:
-        return ForwardResult(logits)
-    if record == "outputs":
-        return ForwardResult(logits, outputs=np.stack(rec_o))
-    return ForwardResult(logits, np.stack(rec_s), np.stack(rec_p), np.stack(rec_o))
+    return ForwardResult(logits, **rec)
 
 
 # ---------------------------------------------------------------------------------------

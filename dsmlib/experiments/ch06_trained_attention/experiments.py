@@ -14,11 +14,14 @@ and, for Sinkhorn models, the forward passes of RC-CONV (training convention vs 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ... import _kernels
+from ..._kernels.shuffle import shuffled_colsums
 from ...attention import sample_paths
 from ...cache import disk_cached
 from ...sinkhorn import row_softmax, sinkhorn
@@ -162,7 +165,12 @@ def row_entropy(P: NDArray) -> NDArray[np.float64]:
 def col_deviation(P: NDArray) -> NDArray[np.float64]:
     r"""Column-sum deviation :math:`\|\mathbf 1^\top P - \mathbf 1^\top\|_1 / n` of (..., n, n); shape (...)."""
     P = np.asarray(P, dtype=np.float64)
-    return np.abs(P.sum(-2) - 1.0).sum(-1) / P.shape[-1]
+    return _deviation_of_colsums(P.sum(-2))
+
+
+def _deviation_of_colsums(c: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`col_deviation` from the column sums (..., n); shape (...)."""
+    return np.abs(c - 1.0).sum(-1) / c.shape[-1]
 
 
 def marginal_error(P: NDArray) -> NDArray[np.float64]:
@@ -175,6 +183,23 @@ def shuffle_rows(P: NDArray, rng: np.random.Generator) -> NDArray[np.float64]:
     """Permute the entries of every row of (..., n, n) independently (row entropies kept)."""
     keys = rng.random(P.shape)
     return np.take_along_axis(P, np.argsort(keys, axis=-1), axis=-1)
+
+
+def shuffled_col_deviation(P: NDArray, rng: np.random.Generator) -> NDArray[np.float64]:
+    """``col_deviation(shuffle_rows(P, rng))`` of (L, ..., n, n), shape (L, ...), without the
+    shuffled copy: the keys are drawn one leading index at a time (the same stream as one
+    draw of ``P.shape``) and the compiled kernel sorts and sums each row in place (numpy,
+    one leading index at a time, without numba or with ``DSMLIB_KERNELS=0``); equal to
+    :func:`shuffle_rows` then :func:`col_deviation` bit for bit."""
+    P = np.asarray(P, dtype=np.float64)
+    out = np.empty(P.shape[:-2])
+    for i in range(P.shape[0]):
+        keys = rng.random(P[i].shape)
+        sums = shuffled_colsums(P[i], keys) if _kernels.ENABLED else None
+        if sums is None:
+            sums = np.take_along_axis(P[i], np.argsort(keys, axis=-1), axis=-1).sum(-2)
+        out[i] = _deviation_of_colsums(sums)
+    return out
 
 
 def spec_norm(M: NDArray) -> NDArray[np.float64]:
@@ -286,26 +311,35 @@ def model_summary(name: str, config: EnsembleConfig | None = None) -> ModelSumma
     err = np.empty((L, N, H)) if sink else None
     ent1 = np.empty((N, H, n))
     gap1 = np.empty((N, H, n))
+    # records go straight into A or into buffers reused by every chunk (no per-chunk copies)
+    S_buf = np.empty((L, min(c.chunk, N), H, n, n))
+    O_buf = np.empty((L, min(c.chunk, N), n, mc.d_model))
+    P_buf = np.empty((L, min(c.chunk, N), H, n, n)) if sink else None
     for a in range(0, N, c.chunk):
         sl = slice(a, min(a + c.chunk, N))
+        m = sl.stop - sl.start
         for k, (skip, ff) in SETTINGS.items():
-            run = tm.forward(params, mc, x[sl], skip=skip, ff=ff, record=True if k == "full" else "outputs")
+            full = k == "full"
+            out = {"outputs": O_buf[:, :m]}
+            if full:
+                out.update(scores=S_buf[:, :m], attention=A[:, sl])
+            run = tm.forward(params, mc, x[sl], skip=skip, ff=ff, record=True if full else "outputs", out=out)
             q[list(SETTINGS).index(k), :, sl] = residual_ratio(run.outputs)
-            if k == "full":
-                A[:, sl] = run.attention
+            if full:
                 S = run.scores
                 sd[:, sl] = S.std(axis=(-2, -1))
                 logits[sl] = run.logits
                 ent1[sl] = row_entropy(run.attention[0])
                 gap1[sl] = row_entropy(tm.fast_sinkhorn(S[0], 50)) - row_entropy(row_softmax(S[0]))
         if sink:  # RC-CONV: the training convention (float32, 50 log-domain half-steps) vs converged
-            run32 = tm.forward(params, mc, x[sl], dtype=np.float32, record=True)
+            # (a float32 pass turns float64 after the first GELU; its records are kept in float64)
+            run32 = tm.forward(params, mc, x[sl], dtype=np.float32, record=True,
+                               out={"scores": S_buf[:, :m], "attention": P_buf[:, :m], "outputs": O_buf[:, :m]})
             conv["f32"][sl] = run32.logits
             err[:, sl] = marginal_error(run32.attention)
             conv["conv"][sl] = tm.forward(params, mc, x[sl], normaliser=lambda S_: _converged(S_, c)).logits
     paths = path_sample(L, H, N, c.n_paths, c.path_seed)
     score_sd = float(np.median(sd))
-    shuffled = shuffle_rows(A, np.random.default_rng(c.shuffle_seed))
     if sink:
         pred = logits.argmax(-1)
         p32, pconv = conv["f32"].argmax(-1), conv["conv"].argmax(-1)
@@ -321,7 +355,7 @@ def model_summary(name: str, config: EnsembleConfig | None = None) -> ModelSumma
         path_median=path_medians(A, paths),
         random_median=random_medians(n, L, c.n_paths, score_sd, mc.normalisation, c.random_seed),
         score_sd=score_sd, q=q.mean(-1), col_dev=float(col_deviation(A).mean()),
-        col_dev_shuffled=float(col_deviation(shuffled).mean()),
+        col_dev_shuffled=float(shuffled_col_deviation(A, np.random.default_rng(c.shuffle_seed)).mean()),
         hist_col_dev=np.array([np.mean(v) for v in hist["col_dev"]], dtype=np.float64),
         conv_changed=conv_vals[0], conv_logit=conv_vals[1], conv_changed_trunc=conv_vals[2],
         conv_within=conv_vals[3], conv_median_err=conv_vals[4], example_map=A[0, 0, 0].copy(),
@@ -364,11 +398,20 @@ def stored_models() -> tuple[str, ...]:
 
 
 def ensemble_experiment(config: EnsembleConfig | None = None, models: tuple[str, ...] | None = None) -> EnsembleResult:
-    """:func:`model_summary` of every stored model (each cached on its own, verified on use)."""
-    from ..._parallel import thread_map
+    """:func:`model_summary` of every stored model (each cached on its own, verified on use).
+
+    Summaries not in the cache are computed on worker processes
+    (:func:`dsmlib._parallel.process_map`: the forward passes hold the GIL too often for
+    threads to scale), each worker verifying its model's weights as any call does."""
+    from ..._parallel import process_map
 
     c = EnsembleConfig() if config is None else config
-    names = stored_models() if models is None else models
+    names = list(stored_models() if models is None else models)
     if not names:
         raise ValueError("no trained model of the ensemble is stored")
-    return EnsembleResult(tuple(thread_map(lambda m: model_summary(m, c), list(names))), c)
+    # the costliest first (MNIST before digits, Sinkhorn's six forward passes before Softmax's
+    # four), so that no worker is left with a long model at the end
+    cold = sorted((m for m in names if not model_summary.cached(m, c)),
+                  key=lambda m: (m.startswith("mnist"), "sinkhorn" in m), reverse=True)
+    done = dict(zip(cold, process_map(functools.partial(model_summary, config=c), cold)))
+    return EnsembleResult(tuple(done[m] if m in done else model_summary(m, c) for m in names), c)
