@@ -23,15 +23,9 @@ from .pieces import (
     EIG_TEMPERATURES,
     TEMPERATURES,
     _decade,
-    _seeded_uniform,
-    birkhoff_dsm,
-    block_diagonal,
-    permutation_matrices,
-    random_permutations,
     chi_mean,
     norm_1inf,
     path_sum,
-    restricted_norm,
 )
 from .spectra import (
     DRAW_TEMPERATURES,

@@ -10,15 +10,11 @@ from .... import marginal_error, row_softmax, sinkhorn, singular_values
 from ...._validate import as_square_batch, check_config_temperatures
 from ....cache import disk_cached
 
-from .pieces import (
-    EIG_TEMPERATURES,
-    TEMPERATURES,
-    _seeded_uniform,
-    birkhoff_dsm,
-    block_diagonal,
-    random_permutations,
-    restricted_norm,
-)
+from ....algorithm1 import algorithm1_costs
+from ....birkhoff import birkhoff_dsm, block_diagonal, random_permutations
+from ....spectra import restricted_norm
+
+from .pieces import EIG_TEMPERATURES, TEMPERATURES
 
 
 @dataclass(frozen=True)
@@ -109,7 +105,7 @@ class DSMSpectraResult:
 def dsm_spectra_experiment(config: DSMSpectraConfig = DSMSpectraConfig()) -> DSMSpectraResult:
     """Run Algorithm 1 (same costs at every temperature) in both stopping modes."""
     c = config
-    D = _seeded_uniform(c.n, c.seeds, c.per_seed)
+    D = algorithm1_costs(c.n, c.seeds, c.per_seed)
     R, nT = D.shape[0], len(c.temperatures)
     shp = (nT, 2, R)
     s1, s2, er, bd, rr = (np.empty(shp) for _ in range(5))
@@ -259,7 +255,7 @@ def sigma1_draws_experiment(config: Sigma1DrawsConfig = Sigma1DrawsConfig()) -> 
     s1, er = np.empty(shp), np.empty(shp)
     for d in range(c.draws):  # one draw at a time keeps memory at R matrices
         seeds = tuple(range(d * c.seeds_per_draw, (d + 1) * c.seeds_per_draw))
-        D = _seeded_uniform(c.n, seeds, c.per_seed)
+        D = algorithm1_costs(c.n, seeds, c.per_seed)
         for i, T in enumerate(c.temperatures):
             _, s, er[i, d], _, _ = algorithm1_outputs(D, T, n_iter=c.n_iter, tol=c.tol)
             s1[i, d] = s[:, 0]
