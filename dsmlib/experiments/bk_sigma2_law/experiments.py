@@ -67,6 +67,14 @@ def q_norm_law(n: ArrayLike, *, edge: bool = True) -> NDArray[np.float64]:
     return np.sqrt(1.0 / 12.0) * (2.0 * np.sqrt(m) + 2.0 ** (-2.0 / 3.0) * TW1_MEAN * m ** (-1.0 / 6.0))
 
 
+def _positive_temperatures(temperature: ArrayLike) -> NDArray[np.float64]:
+    """``temperature`` as a float64 array; ValueError unless every entry is finite and positive."""
+    T = np.asarray(temperature, dtype=np.float64)
+    if np.any(~np.isfinite(T)) or np.any(T <= 0):
+        raise ValueError("temperature must be finite and positive")
+    return T
+
+
 def sigma2_law_leading(n: ArrayLike, temperature: ArrayLike) -> NDArray[np.float64]:
     r"""Leading high-temperature law :math:`\sigma_2 \approx 1/(T\sqrt{3n})`, broadcast over ``n`` and ``T``.
 
@@ -79,9 +87,7 @@ def sigma2_law_leading(n: ArrayLike, temperature: ArrayLike) -> NDArray[np.float
     -------
     ndarray, broadcast shape of ``n`` and ``temperature``
     """
-    T = np.asarray(temperature, dtype=np.float64)
-    if np.any(~np.isfinite(T)) or np.any(T <= 0):
-        raise ValueError("temperature must be finite and positive")
+    T = _positive_temperatures(temperature)
     n_arr = np.asarray(n, dtype=np.float64)
     if np.any(~np.isfinite(n_arr)) or np.any(n_arr < 3):
         raise ValueError(f"n must be finite and >= 3, got {n!r}")
@@ -109,9 +115,7 @@ def sigma2_law(
     -------
     ndarray, broadcast shape of ``n`` and ``temperature``
     """
-    T = np.asarray(temperature, dtype=np.float64)
-    if np.any(~np.isfinite(T)) or np.any(T <= 0):
-        raise ValueError("temperature must be finite and positive")
+    T = _positive_temperatures(temperature)
     n_arr = np.asarray(n, dtype=np.float64)
     out = q_norm_law(n_arr, edge=edge) / (n_arr * T)
     return out * (1.0 + C2 / T**2) if second_order else out
