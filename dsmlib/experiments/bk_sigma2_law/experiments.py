@@ -11,6 +11,29 @@ from ... import q_project, random_dsm, sigma2, singular_values, sinkhorn
 from ..._validate import check_dimension, check_positive_scalar
 from ...cache import disk_cached
 
+__all__ = [
+    "A_MARGIN",
+    "C2",
+    "C2_FACTOR",
+    "FIT_TMIN",
+    "LAW_TEMPERATURES",
+    "LawConfig",
+    "LawResult",
+    "LawSummary",
+    "MARGIN_FIRST",
+    "MARGIN_LAW",
+    "MARGIN_SE",
+    "TW1_MEAN",
+    "Z95",
+    "interval_outcome",
+    "law_experiment",
+    "law_summary",
+    "odd_spread_law",
+    "q_norm_law",
+    "q_norms",
+    "sigma2_law",
+    "sigma2_law_leading",
+]
 
 
 #: the temperature grid: 13 points log-spaced over [1, 100] (6 per decade)

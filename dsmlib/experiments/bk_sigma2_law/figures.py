@@ -6,6 +6,8 @@ import numpy as np
 
 from .experiments import MARGIN_LAW, LawSummary, odd_spread_law, sigma2_law, sigma2_law_leading
 
+__all__ = ["law_figure", "order_figure"]
+
 
 def _colours(ns):
     import matplotlib.pyplot as plt

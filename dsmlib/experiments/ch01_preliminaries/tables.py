@@ -12,6 +12,20 @@ from .experiments.norms import NormResult, PathResult
 from .experiments.pieces import chi_mean
 from .experiments.spectra import PFResult, SpectraBundle
 
+__all__ = [
+    "eigen_markdown",
+    "ht_c_markdown",
+    "ht_c_table",
+    "l2_markdown",
+    "noise_markdown",
+    "norms_markdown",
+    "one_dsm_line",
+    "paths_markdown",
+    "pf_markdown",
+    "sigma1_markdown",
+    "summary_markdown",
+]
+
 
 def ht_c_table(bundle: SpectraBundle, claimed: float = 1e-7) -> dict[str, NDArray]:
     """Per temperature: draws in which all R outputs meet ``|sigma_1 - 1| <= claimed``, and the converged/unconverged split.

@@ -7,6 +7,20 @@ from typing import Any
 
 from .experiments.benchmark import BENCH_LABELS, _f
 
+__all__ = [
+    "agg_table",
+    "attention_table",
+    "benchmark_table",
+    "depth_table",
+    "expansion_table",
+    "p2_table",
+    "p3_table",
+    "p4_table",
+    "r2_table",
+    "scaling_table",
+    "ska_table",
+]
+
 
 def benchmark_table(b: dict[str, Any]) -> str:
     """A Markdown table: CPU-s, wall s, sigma_2 share, CPU relative to dsmlib, agreement.

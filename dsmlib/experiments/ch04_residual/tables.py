@@ -24,6 +24,26 @@ from .experiments.walk import (
     walk_fits,
 )
 
+__all__ = [
+    "FINDING_IDS",
+    "MIXING_LABELS",
+    "_num",
+    "_num_floor",
+    "depth_table",
+    "detail_table",
+    "escape_table",
+    "findings",
+    "mixture_markdown",
+    "pair_table",
+    "pool_table",
+    "saturation_markdown",
+    "skip_test_table",
+    "summary_markdown",
+    "violation_table",
+    "vperp_table",
+    "walk_table",
+]
+
 
 # ----------------------------------------------------------------------------- tables
 def _num(x: float, fmt: str) -> str:

@@ -16,6 +16,23 @@ from .experiments.mixing import LambdaDependenceResult, MixingResult
 from .experiments.products import FLOOR, METHODS, LawFit, PathResult, RateComparison, _t
 from .experiments.theorems import VIOL_RTOL, LINEAR_AMAX, Theorem1Result, Theorem2Result, bound_summary
 
+__all__ = [
+    "FINDING_IDS",
+    "bound_table",
+    "collapse_table",
+    "findings",
+    "gap_table",
+    "lambda_table",
+    "law_table",
+    "mixing_table",
+    "p3l_table",
+    "path_table",
+    "rate_table",
+    "rigorous_table",
+    "summary",
+    "t1_table",
+]
+
 
 # ---------------------------------------------------------------------------------------
 # Tables and the findings line for the chapter (MyST Markdown)

@@ -10,6 +10,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln
 from ...._validate import as_float_array
 
+__all__ = ["EIG_TEMPERATURES", "TEMPERATURES", "_decade", "chi_mean", "norm_1inf", "path_sum"]
+
 
 #: temperatures of the sigma_1 study: from nearly-permutation (0.01) to nearly uniform (10)
 TEMPERATURES: tuple[float, ...] = (0.01, 0.02, 0.03, 0.1, 1.0, 10.0)

@@ -16,6 +16,30 @@ from ....spectra import restricted_norm
 
 from .pieces import EIG_TEMPERATURES, TEMPERATURES
 
+__all__ = [
+    "DRAW_TEMPERATURES",
+    "DSMSpectraConfig",
+    "DSMSpectraResult",
+    "FamilyConfig",
+    "FamilySpectra",
+    "PFConfig",
+    "PFResult",
+    "Sigma1DrawsConfig",
+    "Sigma1DrawsResult",
+    "SpecialConfig",
+    "SpecialResult",
+    "SpectraBundle",
+    "algorithm1_outputs",
+    "dsm_spectra_experiment",
+    "family_spectra",
+    "is_primitive",
+    "perron_bracket",
+    "pf_experiment",
+    "sigma1_draws_experiment",
+    "special_dsm_experiment",
+    "spectra_experiment",
+]
+
 
 @dataclass(frozen=True)
 class FamilyConfig:

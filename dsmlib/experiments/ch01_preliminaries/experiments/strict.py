@@ -14,6 +14,9 @@ from ....spectra import restricted_norm
 
 from .spectra import FamilyConfig, algorithm1_outputs, family_spectra
 
+__all__ = ["HT_TEMPERATURES", "StrictConfig", "StrictResult", "reducible_gram_dsm", "strict_experiment"]
+
+
 #: a contraction counts as strict when 1 - sigma_2 > STRICT_MARGIN x Algorithm 1's tolerance (HT-L2S's rule)
 STRICT_MARGIN: float = 10.0
 

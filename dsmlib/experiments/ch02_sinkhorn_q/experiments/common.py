@@ -12,6 +12,19 @@ from ..._format import sig as _sig
 from ....algorithm1 import HT_TEMPERATURES as TEMPERATURES  # noqa: F401 (HT Exp. 1's grid)
 from ....algorithm1 import algorithm1_costs  # noqa: F401
 
+__all__ = [
+    "ALG1_TEMPERATURES",
+    "TEMPERATURES",
+    "_EXP",
+    "algorithm1_costs",
+    "clopper_pearson",
+    "column_softmax",
+    "row_entropy",
+    "sig_range",
+    "tex",
+    "tex_num",
+]
+
 
 def sig_range(xs, digits: int = 3) -> str:
     """``"a-b"`` of rounded min and max, or one number if they round alike."""

@@ -10,6 +10,8 @@ from ....cache import disk_cached
 
 from .common import ALG1_TEMPERATURES, algorithm1_costs, clopper_pearson
 
+__all__ = ["Alg1Config", "Alg1Result", "alg1_experiment"]
+
 
 @dataclass(frozen=True)
 class Alg1Config:

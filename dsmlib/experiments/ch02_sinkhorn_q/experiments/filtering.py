@@ -13,6 +13,26 @@ from ....cache import disk_cached
 
 from .common import algorithm1_costs, clopper_pearson, row_entropy
 
+__all__ = [
+    "AGG_LEVEL",
+    "AGG_MARGIN",
+    "AGG_TEMPERATURES",
+    "AggConfig",
+    "AggResult",
+    "GradConfig",
+    "GradResult",
+    "_CHUNK",
+    "_fd_errors",
+    "_gauge_solver",
+    "_lanczos_top",
+    "_power_direction",
+    "agg_experiment",
+    "agg_outcome",
+    "grad_experiment",
+    "jacobian_norm_bounds",
+    "sinkhorn_jacobian_apply",
+]
+
 
 #: seven temperatures, two per decade over HT Exp. 1's range [1e-2, 1e1]
 AGG_TEMPERATURES: tuple[float, ...] = tuple(float(f"{t:.6g}") for t in np.logspace(-2, 1, 7))

@@ -13,6 +13,20 @@ from ....cache import disk_cached
 
 from .common import TEMPERATURES, algorithm1_costs
 
+__all__ = [
+    "SpectralConfig",
+    "SpectralResult",
+    "SweepConfig",
+    "SweepResult",
+    "_SPEC_T",
+    "_depth_fixed",
+    "_depth_product",
+    "attention_scores",
+    "marginal_error_trace",
+    "spectral_experiment",
+    "sweep_experiment",
+]
+
 
 def marginal_error_trace(scores: ArrayLike, n_iter: int) -> NDArray[np.float64]:
     r"""Maximal marginal error after each of ``n_iter`` Sinkhorn iterations, batched.

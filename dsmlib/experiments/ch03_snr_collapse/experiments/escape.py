@@ -34,6 +34,21 @@ from ....noise import gaussian_noise, snr
 
 from .common import SEEDS, TEMPS, dsm_batch, unit_detail
 
+__all__ = [
+    "ESCAPE",
+    "EscapeConfig",
+    "EscapeResult",
+    "MIXERS",
+    "MIXER_LABELS",
+    "TRAP",
+    "block_cosines",
+    "escape_experiment",
+    "escape_status",
+    "median_ci",
+    "softmax_batch",
+]
+
+
 #: the mixers compared, in the order of the result's first axis
 MIXERS: tuple[str, ...] = ("dsm", "scaled", "softmax", "free")
 #: reader-facing names of :data:`MIXERS`

@@ -23,6 +23,22 @@ from .common import (
 )
 from ....algorithm1 import algorithm1_batch
 
+__all__ = [
+    "DeepConfig",
+    "DeepResult",
+    "ESC_COLS",
+    "EscapeConfig",
+    "EscapeResult",
+    "HIGH_ENTROPY_SIGMA2",
+    "MIXINGS",
+    "PERP_SKIP",
+    "deep_experiment",
+    "effective_depth",
+    "escape_experiment",
+    "measured_depth",
+    "saturation_table",
+]
+
 
 # ----------------------------------------------------------------------------- deep networks
 @dataclass(frozen=True)

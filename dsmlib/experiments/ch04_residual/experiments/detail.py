@@ -26,6 +26,15 @@ from ....cache import disk_cached
 from ....algorithm1 import algorithm1_batch
 from .common import _Q, _pool_index, make_inputs
 
+__all__ = [
+    "ACC_RATIO",
+    "ACC_ROUNDING",
+    "DetailDecayConfig",
+    "DetailDecayResult",
+    "detail_decay_experiment",
+    "detail_rates",
+]
+
 
 @dataclass(frozen=True)
 class DetailDecayConfig:

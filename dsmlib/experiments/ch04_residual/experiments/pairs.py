@@ -14,6 +14,18 @@ from ....cache import disk_cached
 
 from .common import make_inputs
 
+__all__ = [
+    "NoisyPairConfig",
+    "NoisyPairResult",
+    "RES_ARCHS",
+    "RES_COLLAPSE_MARGIN",
+    "RES_KEEP_LEVEL",
+    "RES_KEYS",
+    "cluster_ci",
+    "noisy_pair_experiment",
+    "skip_pair_law",
+]
+
 
 # ----------------------------------------------------------------------------- HT-RES
 @dataclass(frozen=True)

@@ -12,6 +12,24 @@ from ....cache import disk_cached
 from .common import _Q, make_inputs
 from ....algorithm1 import algorithm1_batch
 
+__all__ = [
+    "DECOR_DEG",
+    "FIT_WINDOW",
+    "GROW_BETA",
+    "IdentityDepthConfig",
+    "IdentityDepthResult",
+    "PRACTICAL_DEPTH",
+    "STOP_BETA",
+    "THETA_ID_DEG",
+    "WalkFit",
+    "_angles",
+    "_checkpoints",
+    "_crossing",
+    "identity_depth_experiment",
+    "identity_depth_law",
+    "walk_fits",
+]
+
 
 # ----------------------------------------------------------------------------- HT-DEEP at depth
 @dataclass(frozen=True)
