@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ...verdicts import Verdict
+from ...verdicts import Verdict, claim_ref
 from .._format import mtex, sig, small
 from .experiments.noise import NoiseResult
 from .experiments.norms import NormResult, PathResult
@@ -179,10 +179,8 @@ def summary_markdown(verdicts: list[Verdict]) -> str:
     (the paper's own reading's number)."""
     rows = []
     for v in verdicts:
-        own = [r for r in v.readings if r.papers_own]
-        num = own[0].number if own else "see the evidence"
-        ref = f"{{prf:ref}}`{v.claim_id} <{v.claim_id.lower()}>`"
-        rows.append([ref, f"**{v.verdict}**", v.severity or "", " ".join(num.replace("|", "\\|").split())])
+        num = v.own_number or "see the evidence"
+        rows.append([claim_ref(v.claim_id), f"**{v.verdict}**", v.severity or "", " ".join(num.replace("|", "\\|").split())])
     return _table(["claim", "verdict", "severity", "deciding number (the paper's own reading)"], rows, "llll")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...verdicts import claim_ref
 from .._format import mtex as _m
 from .._format import sig as _sig
 from .experiments.collapse import METHODS, AffineResult, WedinResult
@@ -162,16 +163,15 @@ def findings_list(topics: dict[str, str], verdicts: list) -> str:
     by_id = {v.claim_id: v for v in verdicts}
     if set(by_id) != set(topics):
         raise ValueError(f"verdicts must answer exactly {sorted(topics)}, got {sorted(by_id)}")
-    ref = lambda cid: f"{{prf:ref}}`{cid} <{cid.lower()}>`"  # noqa: E731
     ok = [cid for cid in topics if by_id[cid].verdict == "confirmed"]
     lines = [f"**Findings** ({len(ok)} of {len(topics)} confirmed):", ""]
     if ok:
-        lines.append("* Confirmed: " + "; ".join(f"{topics[c]} ({ref(c)})" for c in ok) + ".")
+        lines.append("* Confirmed: " + "; ".join(f"{topics[c]} ({claim_ref(c)})" for c in ok) + ".")
     for cid in topics:
         v = by_id[cid]
         if v.verdict != "confirmed":
             sev = f", severity *{v.severity}*" if v.severity else ""
-            lines.append(f"* {topics[cid][0].upper() + topics[cid][1:]} ({ref(cid)}): **{v.verdict}**{sev}.")
+            lines.append(f"* {topics[cid][0].upper() + topics[cid][1:]} ({claim_ref(cid)}): **{v.verdict}**{sev}.")
     return "\n".join(lines)
 
 
@@ -252,13 +252,11 @@ def summary_table(verdicts: list, results: dict) -> str:
     """
     rows = []
     for v in verdicts:
-        own = [r for r in v.readings if r.papers_own]
-        if own:
-            num = own[0].number
+        if v.own_number is not None:
+            num = v.own_number
         elif v.claim_id in _NUMBERS and v.claim_id in results:
             num = _NUMBERS[v.claim_id](results[v.claim_id])
         else:
             raise ValueError(f"no deciding number for {v.claim_id}: pass its result")
-        ref = f"{{prf:ref}}`{v.claim_id} <{v.claim_id.lower()}>`"
-        rows.append([ref, v.verdict, v.severity or "", num])
+        rows.append([claim_ref(v.claim_id), v.verdict, v.severity or "", num])
     return _table(["claim", "verdict", "severity", "deciding number"], rows, align="---")

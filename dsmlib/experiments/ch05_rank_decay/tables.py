@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 import numpy as np
-from ...verdicts import Verdict
+from ...verdicts import Verdict, claim_ref
 from .._format import by_id
 
 from .experiments.collapse import (
@@ -209,9 +209,7 @@ def summary(verdicts: Iterable[Verdict]) -> str:
     (the paper's own reading's number)."""
     rows = []
     for v in verdicts:
-        own = [r for r in v.readings if r.papers_own]
-        rows.append([f"{{prf:ref}}`{v.claim_id} <{v.claim_id.lower()}>`", f"**{v.verdict}**", v.severity or "",
-                     own[0].number if own else ""])
+        rows.append([claim_ref(v.claim_id), f"**{v.verdict}**", v.severity or "", v.own_number or ""])
     return _md(["claim", "verdict", "severity", "deciding number (the paper's own reading)"], rows)
 
 
@@ -232,9 +230,8 @@ def findings(verdicts: Iterable[Verdict]) -> str:
 
     def ref(cid: str) -> str:
         v = vs[cid]
-        own = [r.number for r in v.readings if r.papers_own]
         sev = f", {v.severity}" if v.severity else ""
-        return f"{{prf:ref}}`{cid} <{cid.lower()}>` **{v.verdict}**{sev}" + (f" ({own[0]})" if own else "")
+        return f"{claim_ref(cid)} **{v.verdict}**{sev}" + (f" ({v.own_number})" if v.own_number else "")
 
     items = [
         (["RC-EXP", "RC-MIX"], "random products lose rank at a fixed exponential rate, and products of "
