@@ -3,7 +3,7 @@ Algorithm-1 matrices (the law, its pre-registered criteria, the measurement and 
 
 from __future__ import annotations
 
-from ..._validate import check_config_temperatures
+from ..._validate import TemperatureChecked
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -154,7 +154,7 @@ def odd_spread_law(n: ArrayLike) -> NDArray[np.float64]:
 
 # ----------------------------------------------------------------------------- experiment
 @dataclass(frozen=True)
-class LawConfig:
+class LawConfig(TemperatureChecked):
     """Algorithm-1 DSMs at each (n, T), each DSM an independent draw of the costs (the unit of
     replication), the same costs at every T; plus ``q_draws[i]`` further independent cost draws at
     ``ns[i]`` that pin down the mean of ||Q(d)||_2 (no Sinkhorn needed)."""
@@ -166,9 +166,6 @@ class LawConfig:
     seed: int = 20264
     n_iter: int = 200
     tol: float = 1e-12
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from .... import marginal_error, row_softmax, sinkhorn, singular_values
-from ...._validate import as_square_batch, check_config_temperatures
+from ...._validate import TemperatureChecked, as_square_batch
 from ....cache import disk_cached
 
 from ....algorithm1 import algorithm1_costs
@@ -42,7 +42,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class FamilyConfig:
+class FamilyConfig(TemperatureChecked):
     """What every family of hand-built matrices shares: size, count, permutations per Birkhoff
     combination, seed; temperatures validated (the base of the chapter's matrix-family configs)."""
 
@@ -50,9 +50,6 @@ class FamilyConfig:
     trials: int = 1000
     n_perm: int = 3
     seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 def algorithm1_outputs(D: NDArray[np.float64], T: float, *, n_iter: int, tol: float, stop: bool = True):
@@ -77,7 +74,7 @@ def algorithm1_outputs(D: NDArray[np.float64], T: float, *, n_iter: int, tol: fl
 
 # ----------------------------------------------------------------------------- HT-C, HT-A1, HT-L2
 @dataclass(frozen=True)
-class DSMSpectraConfig:
+class DSMSpectraConfig(TemperatureChecked):
     """HT Algorithm 1 at the paper's sizes over a temperature grid."""
 
     n: int = 64
@@ -87,9 +84,6 @@ class DSMSpectraConfig:
     per_seed: int = 100
     n_iter: int = 200
     tol: float = 1e-6
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -231,7 +225,7 @@ DRAW_TEMPERATURES: tuple[float, ...] = (0.015, 0.02, 0.025, 0.03)
 
 
 @dataclass(frozen=True)
-class Sigma1DrawsConfig:
+class Sigma1DrawsConfig(TemperatureChecked):
     """Independent repetitions ("draws") of the paper's R = 1000 run near the convergence boundary.
 
     Draw ``d`` uses seeds ``10 d, ..., 10 d + 9`` with ``per_seed`` matrices each, so draw 0
@@ -246,9 +240,6 @@ class Sigma1DrawsConfig:
     per_seed: int = 100
     n_iter: int = 200
     tol: float = 1e-6
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

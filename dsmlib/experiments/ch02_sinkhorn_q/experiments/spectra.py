@@ -3,7 +3,7 @@ and the attention scores and marginal-error traces they use."""
 
 from __future__ import annotations
 
-from ...._validate import check_config_temperatures
+from ...._validate import TemperatureChecked
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -95,7 +95,7 @@ def attention_scores(
 
 # ============================================================== HT Algorithm 1 sweep
 @dataclass(frozen=True)
-class SweepConfig:
+class SweepConfig(TemperatureChecked):
     """HT Exp. 1: Algorithm 1 at each temperature, R = len(seeds) * per_seed trials."""
 
     n: int = 64
@@ -104,9 +104,6 @@ class SweepConfig:
     per_seed: int = 100
     n_iter: int = 200
     tol: float = 1e-6
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -159,7 +156,7 @@ _SPEC_T = tuple(TEMPERATURES[i] for i in (0, 3, 6, 10, 15))
 
 
 @dataclass(frozen=True)
-class SpectralConfig:
+class SpectralConfig(TemperatureChecked):
     """Effective depth, non-normality and powers on V_perp at a subset of the sweep's temperatures."""
 
     n: int = 64
@@ -173,9 +170,6 @@ class SpectralConfig:
     max_depth: int = 2000
     x_seed: int = 20260
     product_seed: int = 20261
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

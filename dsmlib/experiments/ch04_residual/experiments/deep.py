@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...._validate import check_config_temperatures
+from ...._validate import TemperatureChecked
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
@@ -42,7 +42,7 @@ __all__ = [
 
 # ----------------------------------------------------------------------------- deep networks
 @dataclass(frozen=True)
-class DeepConfig:
+class DeepConfig(TemperatureChecked):
     """Deep DSM networks (HT Sec. 4) at the paper's sizes."""
 
     n: int = 64
@@ -55,9 +55,6 @@ class DeepConfig:
     n_iter: int = 200
     tol: float = 1e-6
     seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -205,7 +202,7 @@ PERP_SKIP = (("skip+C", "identity", "perp"), ("skip+LN", "identity", "perp"), ("
 
 # ----------------------------------------------------------------------------- escape routes
 @dataclass(frozen=True)
-class EscapeConfig:
+class EscapeConfig(TemperatureChecked):
     """Escape routes of HT Sec. 6 at one high-entropy temperature."""
 
     n: int = 64
@@ -214,9 +211,6 @@ class EscapeConfig:
     temperature: float = 0.3
     pool: int = 2000
     seed: int = 2
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 MIXINGS = ("DSM", "DSM, alpha=1/sigma2", "Gaussian", "row-softmax")
