@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...verdicts import Verdict, claim_ref
-from .._format import mtex, sig, small
+from .._format import md_table, mtex, sig, small
 from .experiments.noise import NoiseResult
 from .experiments.norms import NormResult, PathResult
 from .experiments.pieces import chi_mean
@@ -84,8 +84,7 @@ def ht_c_table(bundle: SpectraBundle, claimed: float = 1e-7) -> dict[str, NDArra
 def _table(header: list[str], rows: list[list[str]], align: str | None = None) -> str:
     """A Markdown table (``align``: one of ``l``/``r`` per column, default right but the first)."""
     align = align or "l" + "r" * (len(header) - 1)
-    sep = ["---" if a == "l" else "---:" for a in align]
-    return "\n".join("| " + " | ".join(r) + " |" for r in [header, sep] + rows)
+    return md_table(header, rows, ["---" if a == "l" else "---:" for a in align])
 
 
 def eigen_markdown(bundle: SpectraBundle) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 import numpy as np
 from ...verdicts import Verdict, claim_ref
-from .._format import by_id
+from .._format import by_id, md_table
 
 from .experiments.collapse import (
     CollapseResult,
@@ -88,9 +88,7 @@ def _md(header: list[str], rows: list[list[str]]) -> str:
     def cell(x: str) -> str:
         return x.replace(r"\|", r"\Vert ").replace("|", r"\vert ")
 
-    out = ["| " + " | ".join(map(cell, header)) + " |", "|" + " --- |" * len(header)]
-    out += ["| " + " | ".join(map(cell, r)) + " |" for r in rows]
-    return "\n".join(out)
+    return md_table([cell(h) for h in header], [[cell(x) for x in r] for r in rows], "---")
 
 
 def t1_table(t1: Theorem1Result) -> str:
