@@ -57,10 +57,10 @@ import scipy.linalg
 
 import dsmlib
 from dsmlib import _kernels
+from dsmlib.algorithm1 import HT_TEMPERATURES as TEMPERATURES
 
 OUT = Path(__file__).with_suffix(".json")
 N, SEEDS, PER_SEED, K_ITER, TOL = 64, tuple(range(10)), 100, 200, 1e-6
-TEMPERATURES = tuple(float(f"{t:.6g}") for t in np.logspace(-2, 1, 16))
 
 
 def costs(n: int, R: int, seed0: int = 0) -> np.ndarray:

@@ -243,3 +243,17 @@ def check_config_temperatures(config: object) -> None:
     for f in dataclasses.fields(config):  # type: ignore[arg-type]
         if "temperature" in f.name:
             check_temperatures(getattr(config, f.name), f"{type(config).__name__}.{f.name}")
+
+
+class TemperatureChecked:
+    """Base of the experiment configs (frozen dataclasses) that hold temperatures: their
+    ``__post_init__`` validates every ``*temperature*`` field with :func:`check_config_temperatures`.
+
+    It adds no field, so a config's fields, their order, its ``repr`` and its cache key stay those
+    of the dataclass itself.
+    """
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        check_config_temperatures(self)

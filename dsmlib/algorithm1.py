@@ -1,4 +1,5 @@
-r"""HT's Algorithm 1 for a flat batch with one batch-wide stopping rule (chapter 4's deep draws).
+r"""HT's Algorithm 1: its seeded costs and temperature grid (chapters 1 and 2), and a flat batch with
+one batch-wide stopping rule (chapter 4's deep draws).
 
 :func:`dsmlib.random_dsm` is Algorithm 1 per matrix (its own stopping rule, log-domain
 fallback); :func:`algorithm1_batch` is the lean batch path the deep experiments of chapter 4
@@ -12,7 +13,10 @@ from numpy.typing import NDArray
 
 from ._validate import check_dimension, check_n_iter, check_positive_scalar, check_tol
 
-__all__ = ["algorithm1_batch"]
+__all__ = ["HT_TEMPERATURES", "algorithm1_batch", "algorithm1_costs"]
+
+#: the temperature grid of HT Exp. 1: 16 points, log-spaced over [1e-2, 1e1] (5 per decade)
+HT_TEMPERATURES: tuple[float, ...] = tuple(float(f"{t:.6g}") for t in np.logspace(-2, 1, 16))
 
 #: smallest temperature :func:`algorithm1_batch` accepts (exp(-1/T) stays a normal float64)
 _LEAN_MIN_T = 0.002
@@ -91,3 +95,32 @@ def algorithm1_batch(
         if err.max() <= tol:
             break
     return A, int((err > tol).sum())
+
+
+def algorithm1_costs(n: int, seeds: tuple[int, ...], per_seed: int) -> NDArray[np.float64]:
+    r"""The uniform costs :math:`d_{ij}\sim\mathcal U[0,1]` of HT Algorithm 1, seed by seed.
+
+    Trial block ``s`` is ``np.random.default_rng(seeds[s]).random((per_seed, n, n))``, so
+    the same costs are reused at every temperature (common random numbers).
+
+    Parameters
+    ----------
+    n : int
+        Matrix size, ``>= 2``.
+    seeds : tuple of int
+        One seed per block, at least one.
+    per_seed : int
+        Matrices per block, ``>= 1``.
+
+    Returns
+    -------
+    ndarray, shape (len(seeds) * per_seed, n, n)
+
+    Raises
+    ------
+    ValueError
+        For ``n < 2``, ``per_seed < 1`` or no seeds.
+    """
+    if per_seed < 1 or n < 2 or not seeds:
+        raise ValueError(f"need n >= 2, per_seed >= 1 and some seeds, got {n}, {per_seed}, {seeds}")
+    return np.concatenate([np.random.default_rng(s).random((per_seed, n, n)) for s in seeds])

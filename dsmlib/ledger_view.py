@@ -26,7 +26,7 @@ from collections import Counter
 from typing import Any, Iterable, Mapping
 
 from .claims import CLAIMS, evaluate, ledger
-from .verdicts import SEVERITIES, VERDICTS, Verdict
+from .verdicts import SEVERITIES, VERDICTS, Verdict, claim_ref
 
 __all__ = [
     "badge",
@@ -332,10 +332,6 @@ def show(claim_id: str, result: Any = None) -> ShownVerdict:
     return ShownVerdict(v.claim_id, v.verdict, v.evidence, v.holds, v.severity, v.readings, v.can_fail)
 
 
-def _prf(cid: str) -> str:
-    return f"{{prf:ref}}`{cid} <{cid.lower()}>`"
-
-
 def findings_line(topics: Mapping[str, str], *, name_confirmed: bool = True) -> str:
     """The Findings a chapter opens with, as a short list: what is confirmed, then each claim that is not.
 
@@ -359,16 +355,16 @@ def findings_line(topics: Mapping[str, str], *, name_confirmed: bool = True) -> 
         raise ValueError("topics must name at least one claim id")
     vs = [evaluate(cid) for cid in topics]
     ok = [v for v in vs if v.verdict == "confirmed"]
-    named = [(f"{topics[v.claim_id]} ({_prf(v.claim_id)})" if name_confirmed else _prf(v.claim_id)) for v in ok]
+    named = [(f"{topics[v.claim_id]} ({claim_ref(v.claim_id)})" if name_confirmed else claim_ref(v.claim_id)) for v in ok]
     items = [f"- **{len(ok)} of {len(vs)} confirmed**" + (": " + "; ".join(named) if named else "") + "."]
     for v in vs:
         if v.verdict in ("confirmed", "inconclusive"):
             continue
         items.append(
-            f"- {topics[v.claim_id]} ({_prf(v.claim_id)}): {v.verdict}"
+            f"- {topics[v.claim_id]} ({claim_ref(v.claim_id)}): {v.verdict}"
             + (f", severity *{v.severity}*" if v.severity else "") + "."
         )
-    open_ = [f"{topics[v.claim_id]} ({_prf(v.claim_id)})" for v in vs if v.verdict == "inconclusive"]
+    open_ = [f"{topics[v.claim_id]} ({claim_ref(v.claim_id)})" for v in vs if v.verdict == "inconclusive"]
     if open_:
         items.append("- Undecided (`inconclusive`): " + "; ".join(open_) + ".")
     return "**Findings:**\n\n" + "\n".join(items)

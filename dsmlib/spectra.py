@@ -9,7 +9,7 @@ from . import _kernels
 from ._parallel import map_matrices
 from ._validate import as_float_array, as_square_batch, pow2_scale
 
-__all__ = ["entropy", "rank_one_residual", "sigma2", "singular_values"]
+__all__ = ["entropy", "rank_one_residual", "restricted_norm", "sigma2", "singular_values"]
 
 
 def singular_values(M: ArrayLike) -> NDArray[np.float64]:
@@ -72,6 +72,26 @@ def sigma2(M: ArrayLike) -> NDArray[np.float64]:
 
     c = pow2_scale(M, axis=(-2, -1))
     return map_matrices(second, M / c) * c[..., 0, 0]
+
+
+def restricted_norm(M: ArrayLike) -> NDArray[np.float64]:
+    r"""Operator norm of :math:`M` on the detail subspace, :math:`\|M\mathcal P_\perp\|_2`.
+
+    .. math:: \|M\|_{\mathcal V_\perp} = \sup_{x\perp\mathbf 1,\ \|x\|=1}\|Mx\|_2 = \sigma_1(M\mathcal P_\perp)
+
+    (HT Lemma 2's left-hand side.)
+
+    Parameters
+    ----------
+    M : array_like, shape (..., n, n)
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    M = as_square_batch(M, "M")
+    MP = M - M.mean(axis=-1, keepdims=True)  # M (I - 11^T/n): subtract the row means
+    return np.linalg.svd(MP, compute_uv=False)[..., 0]
 
 
 def entropy(M: ArrayLike) -> NDArray[np.float64]:

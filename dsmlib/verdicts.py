@@ -28,6 +28,7 @@ __all__ = [
     "STRICT_SEVERITY",
     "VERDICTS",
     "Verdict",
+    "claim_ref",
     "severity",
     "verdict",
 ]
@@ -218,6 +219,12 @@ class Verdict:
         if self.verdict in ("confirmed", "inconclusive", "not-tested") and self.severity:
             raise ValueError(f"a {self.verdict} verdict takes no severity, got {self.severity!r}")
 
+    @property
+    def own_number(self) -> str | None:
+        """The deciding number of the paper's own reading (None for a verdict without readings)."""
+        own = [r for r in self.readings if r.papers_own]
+        return own[0].number if own else None
+
     def line(self) -> str:
         """The ledger line ``id<TAB>verdict<TAB>evidence`` (evidence on one line)."""
         ev = " ".join(self.evidence.split())
@@ -234,6 +241,21 @@ class Verdict:
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython text/plain
         p.text(str(self))
+
+
+def claim_ref(claim_id: str) -> str:
+    """MyST reference to a claim's statement box in its chapter, ``{prf:ref}`ID <id>```.
+
+    Parameters
+    ----------
+    claim_id : str
+        A claim id (``HT-...``, ``RC-...``, ``BK-...``); the box label is its lower case.
+
+    Returns
+    -------
+    str
+    """
+    return f"{{prf:ref}}`{claim_id} <{claim_id.lower()}>`"
 
 
 def verdict(

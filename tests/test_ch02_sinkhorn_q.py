@@ -51,14 +51,6 @@ def att():
 
 
 # ---------------------------------------------------------------- mechanisms
-def test_algorithm1_costs_seeded_blocks():
-    a = ch.algorithm1_costs(5, (3, 4), 2)
-    assert a.shape == (4, 5, 5)
-    np.testing.assert_array_equal(a[2:], np.random.default_rng(4).random((2, 5, 5)))
-    with pytest.raises(ValueError):
-        ch.algorithm1_costs(1, (0,), 2)
-
-
 def test_marginal_error_trace_matches_sinkhorn():
     S = np.random.default_rng(0).normal(scale=3, size=(4, 7, 7))
     tr = ch.marginal_error_trace(S, 12)

@@ -185,3 +185,12 @@ def test_an_id_imports_only_its_own_chapter():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300).stdout
     assert out.split("\n")[:2] == ["['_format', 'ch01_preliminaries']", "False"]
+
+
+def test_md_table():
+    from dsmlib.experiments._format import md_table
+
+    assert md_table(["a", "b"], [["1", "2"]]) == "| a | b |\n| ---: | ---: |\n| 1 | 2 |"
+    assert md_table(["a", "b"], [], ["---", "---:"]) == "| a | b |\n| --- | ---: |"
+    with pytest.raises(ValueError):
+        md_table(["a", "b"], [], ["---"])

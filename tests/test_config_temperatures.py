@@ -31,3 +31,18 @@ def test_bad_temperatures_are_refused(cls, bad):
             bad_value = (bad,) if isinstance(value, tuple) else bad
             with pytest.raises(ValueError, match="positive finite"):
                 cls(**{f.name: bad_value})
+
+
+def test_temperature_checked_base_adds_no_field():
+    from dsmlib._validate import TemperatureChecked
+
+    @dataclasses.dataclass(frozen=True)
+    class Cfg(TemperatureChecked):
+        n: int = 4
+        temperatures: tuple[float, ...] = (0.1, 1.0)
+
+    assert [f.name for f in dataclasses.fields(Cfg)] == ["n", "temperatures"]
+    assert repr(Cfg()).endswith("Cfg(n=4, temperatures=(0.1, 1.0))")
+    with pytest.raises(ValueError, match="positive finite"):
+        Cfg(temperatures=(0.1, 0.0))
+    assert all(issubclass(c, TemperatureChecked) for c in CONFIGS)

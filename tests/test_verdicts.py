@@ -42,3 +42,12 @@ def test_headline_must_follow_the_papers_own_reading():
         Reading("x", "not-tested", "1")
     with pytest.raises(ValueError, match="Reading objects"):
         Verdict("HT-RES", "confirmed", "ev", readings=("x",))
+
+
+def test_claim_ref_and_own_number():
+    from dsmlib.verdicts import Reading, Verdict, claim_ref
+
+    assert claim_ref("HT-L2S") == "{prf:ref}`HT-L2S <ht-l2s>`"
+    rd = (Reading("theirs", "confirmed", "1.0"), Reading("own", "refuted", "0.5 (CI 0.4-0.6)", papers_own=True))
+    assert Verdict("HT-C", "refuted", "e", "h", "constant", rd).own_number == "0.5 (CI 0.4-0.6)"
+    assert Verdict("HT-C", "confirmed", "e").own_number is None

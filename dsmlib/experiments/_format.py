@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-__all__ = ["by_id", "mtex", "sig", "small", "tex"]
+__all__ = ["by_id", "md_table", "mtex", "sig", "small", "tex"]
 
 
 def sig(x: float, digits: int = 2) -> str:
@@ -67,3 +67,24 @@ def by_id(verdicts, ids) -> dict:
     if missing:
         raise ValueError(f"verdicts must include {', '.join(missing)}")
     return vs
+
+
+def md_table(header: list[str], rows: list[list[str]], rule: str | list[str] = "---:") -> str:
+    """A Markdown pipe table: a ``| a | b |`` line for the header, the rule and each row.
+
+    Parameters
+    ----------
+    header : list of str
+    rows : list of list of str
+        The cells as written (nothing is escaped).
+    rule : str or list of str, default ``"---:"``
+        The rule cell of every column (``"---"``, ``"---:"``, ...), or one per column.
+
+    Returns
+    -------
+    str
+    """
+    rule = [rule] * len(header) if isinstance(rule, str) else list(rule)
+    if len(rule) != len(header):
+        raise ValueError(f"rule must have one cell per column ({len(header)}), got {len(rule)}")
+    return "\n".join("| " + " | ".join(r) + " |" for r in [header, rule, *rows])

@@ -88,63 +88,14 @@ pre-registered criteria (95 % intervals against fixed windows).
 
 from __future__ import annotations
 
-from .checks import (  # noqa: F401
-    CHECKS,
-    check_bk_sig2t,
-)
-from .experiments import (  # noqa: F401
-    A_MARGIN,
-    C2,
-    C2_FACTOR,
-    FIT_TMIN,
-    LAW_TEMPERATURES,
-    LawConfig,
-    LawResult,
-    LawSummary,
-    MARGIN_FIRST,
-    MARGIN_LAW,
-    MARGIN_SE,
-    TW1_MEAN,
-    Z95,
-    interval_outcome,
-    law_experiment,
-    law_summary,
-    odd_spread_law,
-    q_norm_law,
-    q_norms,
-    sigma2_law,
-    sigma2_law_leading,
-)
-from .figures import law_figure, order_figure  # noqa: F401
-from .tables import kappa_table, law_table, order_table  # noqa: F401
+from . import checks, experiments, figures, tables
+from .checks import *  # noqa: F401,F403
+from .experiments import *  # noqa: F401,F403
+from .figures import *  # noqa: F401,F403
+from .tables import *  # noqa: F401,F403
 
-__all__ = [
-    "A_MARGIN",
-    "C2",
-    "C2_FACTOR",
-    "CHECKS",
-    "FIT_TMIN",
-    "LAW_TEMPERATURES",
-    "LawConfig",
-    "LawResult",
-    "LawSummary",
-    "MARGIN_FIRST",
-    "MARGIN_LAW",
-    "MARGIN_SE",
-    "TW1_MEAN",
-    "Z95",
-    "check_bk_sig2t",
-    "interval_outcome",
-    "kappa_table",
-    "law_experiment",
-    "law_figure",
-    "law_table",
-    "law_summary",
-    "odd_spread_law",
-    "order_figure",
-    "order_table",
-    "q_norm_law",
-    "q_norms",
-    "sigma2_law",
-    "sigma2_law_leading",
-]
+__all__ = sorted(
+    name
+    for name in {*checks.__all__, *experiments.__all__, *figures.__all__, *tables.__all__}
+    if not name.startswith("_")
+)

@@ -20,6 +20,8 @@ from .experiments import (
     law_summary,
 )
 
+__all__ = ["CHECKS", "check_bk_sig2t"]
+
 
 def check_bk_sig2t(result: LawResult) -> Verdict:
     r"""Pre-registered check of the law (criteria fixed in the module constants of ``experiments``).

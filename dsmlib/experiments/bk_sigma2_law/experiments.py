@@ -3,7 +3,7 @@ Algorithm-1 matrices (the law, its pre-registered criteria, the measurement and 
 
 from __future__ import annotations
 
-from ..._validate import check_config_temperatures
+from ..._validate import TemperatureChecked
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -11,6 +11,29 @@ from ... import q_project, random_dsm, sigma2, singular_values, sinkhorn
 from ..._validate import check_dimension, check_positive_scalar
 from ...cache import disk_cached
 
+__all__ = [
+    "A_MARGIN",
+    "C2",
+    "C2_FACTOR",
+    "FIT_TMIN",
+    "LAW_TEMPERATURES",
+    "LawConfig",
+    "LawResult",
+    "LawSummary",
+    "MARGIN_FIRST",
+    "MARGIN_LAW",
+    "MARGIN_SE",
+    "TW1_MEAN",
+    "Z95",
+    "interval_outcome",
+    "law_experiment",
+    "law_summary",
+    "odd_spread_law",
+    "q_norm_law",
+    "q_norms",
+    "sigma2_law",
+    "sigma2_law_leading",
+]
 
 
 #: the temperature grid: 13 points log-spaced over [1, 100] (6 per decade)
@@ -67,6 +90,14 @@ def q_norm_law(n: ArrayLike, *, edge: bool = True) -> NDArray[np.float64]:
     return np.sqrt(1.0 / 12.0) * (2.0 * np.sqrt(m) + 2.0 ** (-2.0 / 3.0) * TW1_MEAN * m ** (-1.0 / 6.0))
 
 
+def _positive_temperatures(temperature: ArrayLike) -> NDArray[np.float64]:
+    """``temperature`` as a float64 array; ValueError unless every entry is finite and positive."""
+    T = np.asarray(temperature, dtype=np.float64)
+    if np.any(~np.isfinite(T)) or np.any(T <= 0):
+        raise ValueError("temperature must be finite and positive")
+    return T
+
+
 def sigma2_law_leading(n: ArrayLike, temperature: ArrayLike) -> NDArray[np.float64]:
     r"""Leading high-temperature law :math:`\sigma_2 \approx 1/(T\sqrt{3n})`, broadcast over ``n`` and ``T``.
 
@@ -79,9 +110,7 @@ def sigma2_law_leading(n: ArrayLike, temperature: ArrayLike) -> NDArray[np.float
     -------
     ndarray, broadcast shape of ``n`` and ``temperature``
     """
-    T = np.asarray(temperature, dtype=np.float64)
-    if np.any(~np.isfinite(T)) or np.any(T <= 0):
-        raise ValueError("temperature must be finite and positive")
+    T = _positive_temperatures(temperature)
     n_arr = np.asarray(n, dtype=np.float64)
     if np.any(~np.isfinite(n_arr)) or np.any(n_arr < 3):
         raise ValueError(f"n must be finite and >= 3, got {n!r}")
@@ -109,9 +138,7 @@ def sigma2_law(
     -------
     ndarray, broadcast shape of ``n`` and ``temperature``
     """
-    T = np.asarray(temperature, dtype=np.float64)
-    if np.any(~np.isfinite(T)) or np.any(T <= 0):
-        raise ValueError("temperature must be finite and positive")
+    T = _positive_temperatures(temperature)
     n_arr = np.asarray(n, dtype=np.float64)
     out = q_norm_law(n_arr, edge=edge) / (n_arr * T)
     return out * (1.0 + C2 / T**2) if second_order else out
@@ -127,7 +154,7 @@ def odd_spread_law(n: ArrayLike) -> NDArray[np.float64]:
 
 # ----------------------------------------------------------------------------- experiment
 @dataclass(frozen=True)
-class LawConfig:
+class LawConfig(TemperatureChecked):
     """Algorithm-1 DSMs at each (n, T), each DSM an independent draw of the costs (the unit of
     replication), the same costs at every T; plus ``q_draws[i]`` further independent cost draws at
     ``ns[i]`` that pin down the mean of ||Q(d)||_2 (no Sinkhorn needed)."""
@@ -139,9 +166,6 @@ class LawConfig:
     seed: int = 20264
     n_iter: int = 200
     tol: float = 1e-12
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

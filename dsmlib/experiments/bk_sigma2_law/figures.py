@@ -6,12 +6,37 @@ import numpy as np
 
 from .experiments import MARGIN_LAW, LawSummary, odd_spread_law, sigma2_law, sigma2_law_leading
 
+__all__ = ["law_figure", "order_figure"]
+
 
 def _colours(ns):
     import matplotlib.pyplot as plt
 
     cmap = plt.get_cmap("viridis")
     return {n: cmap(k / (len(ns) - 0.5)) for k, n in enumerate(ns)}
+
+
+def _two_panels(s: LawSummary, height: float):
+    """The figure with its two panels, a colour per ``n``, the measured temperatures and a fine grid over them.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    a, b : matplotlib.axes.Axes
+        Left and right panel.
+    col : dict
+        ``n`` -> colour.
+    T : ndarray, shape (nT,)
+    Tf : ndarray, shape (100,)
+        Log-spaced over ``[T.min(), T.max()]``.
+    """
+    from ...plotting import new_figure
+
+    col = _colours(s.ns)
+    T = s.temperatures
+    Tf = np.logspace(np.log10(T.min()), np.log10(T.max()), 100)
+    fig, ax = new_figure(2, width=3.75, height=height)
+    return fig, ax[0, 0], ax[0, 1], col, T, Tf
 
 
 def law_figure(s: LawSummary):
@@ -25,13 +50,9 @@ def law_figure(s: LawSummary):
     -------
     matplotlib.figure.Figure
     """
-    from ...plotting import COLORS, new_figure
+    from ...plotting import COLORS
 
-    col = _colours(s.ns)
-    T = s.temperatures
-    Tf = np.logspace(np.log10(T.min()), np.log10(T.max()), 100)
-    fig, ax = new_figure(2, width=3.75, height=4.6)
-    a, b = ax[0, 0], ax[0, 1]
+    fig, a, b, col, T, Tf = _two_panels(s, height=4.6)
     for k, n in enumerate(s.ns):
         c = col[n]
         a.plot(T, s.mean[k], "o", ms=3.5, color=c, label=f"$n = {n}$")
@@ -62,13 +83,9 @@ def order_figure(s: LawSummary):
     """
     import matplotlib.pyplot as plt
 
-    from ...plotting import COLORS, new_figure
+    from ...plotting import COLORS
 
-    col = _colours(s.ns)
-    T = s.temperatures
-    Tf = np.logspace(np.log10(T.min()), np.log10(T.max()), 100)
-    fig, ax = new_figure(2, width=3.75, height=4.4)
-    a, b = ax[0, 0], ax[0, 1]
+    fig, a, b, col, T, Tf = _two_panels(s, height=4.4)
     for k, n in enumerate(s.ns):
         a.plot(T, -s.rho[k], "o", ms=3.5, color=col[n], label=f"$n = {n}$")
     a.plot(Tf, 1 / (120 * Tf**2), "-", color=COLORS["theory"], label=r"$1/(120\,T^2)$")

@@ -6,6 +6,8 @@ import numpy as np
 
 from .experiments import LawResult, LawSummary, odd_spread_law, q_norm_law
 
+__all__ = ["kappa_table", "law_table", "order_table"]
+
 
 def kappa_table(ns=(16, 32, 64, 128, 256)) -> str:
     r"""The finite-n terms of :math:`\kappa(n)` relative to the edge :math:`2\sqrt{n/12}`, in percent."""

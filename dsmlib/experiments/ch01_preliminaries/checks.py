@@ -534,3 +534,6 @@ CHECKS = {
     "RC-PD": (path_experiment, check_rc_pd),
     "HT-L2S": (strict_experiment, check_ht_l2s),
 }
+
+#: the module's names: the table and the checks it names
+__all__ = ["CHECKS", *sorted({check.__name__ for _, check in CHECKS.values()})]

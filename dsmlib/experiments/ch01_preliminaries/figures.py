@@ -9,9 +9,10 @@ import numpy as np
 from scipy import stats
 
 from ... import random_dsm, singular_values
+from ...birkhoff import block_diagonal
 from .._format import mtex as _m
 from .experiments.noise import ConcentrationResult, NoiseResult
-from .experiments.pieces import block_diagonal, chi_mean
+from .experiments.pieces import chi_mean
 from .experiments.spectra import PFResult, SpectraBundle
 from .experiments.strict import STRICT_MARGIN, StrictResult
 

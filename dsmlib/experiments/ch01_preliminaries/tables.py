@@ -5,12 +5,26 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ...verdicts import Verdict
-from .._format import mtex, sig, small
+from ...verdicts import Verdict, claim_ref
+from .._format import md_table, mtex, sig, small
 from .experiments.noise import NoiseResult
 from .experiments.norms import NormResult, PathResult
 from .experiments.pieces import chi_mean
 from .experiments.spectra import PFResult, SpectraBundle
+
+__all__ = [
+    "eigen_markdown",
+    "ht_c_markdown",
+    "ht_c_table",
+    "l2_markdown",
+    "noise_markdown",
+    "norms_markdown",
+    "one_dsm_line",
+    "paths_markdown",
+    "pf_markdown",
+    "sigma1_markdown",
+    "summary_markdown",
+]
 
 
 def ht_c_table(bundle: SpectraBundle, claimed: float = 1e-7) -> dict[str, NDArray]:
@@ -70,8 +84,7 @@ def ht_c_table(bundle: SpectraBundle, claimed: float = 1e-7) -> dict[str, NDArra
 def _table(header: list[str], rows: list[list[str]], align: str | None = None) -> str:
     """A Markdown table (``align``: one of ``l``/``r`` per column, default right but the first)."""
     align = align or "l" + "r" * (len(header) - 1)
-    sep = ["---" if a == "l" else "---:" for a in align]
-    return "\n".join("| " + " | ".join(r) + " |" for r in [header, sep] + rows)
+    return md_table(header, rows, ["---" if a == "l" else "---:" for a in align])
 
 
 def eigen_markdown(bundle: SpectraBundle) -> str:
@@ -165,10 +178,8 @@ def summary_markdown(verdicts: list[Verdict]) -> str:
     (the paper's own reading's number)."""
     rows = []
     for v in verdicts:
-        own = [r for r in v.readings if r.papers_own]
-        num = own[0].number if own else "see the evidence"
-        ref = f"{{prf:ref}}`{v.claim_id} <{v.claim_id.lower()}>`"
-        rows.append([ref, f"**{v.verdict}**", v.severity or "", " ".join(num.replace("|", "\\|").split())])
+        num = v.own_number or "see the evidence"
+        rows.append([claim_ref(v.claim_id), f"**{v.verdict}**", v.severity or "", " ".join(num.replace("|", "\\|").split())])
     return _table(["claim", "verdict", "severity", "deciding number (the paper's own reading)"], rows, "llll")
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from .experiments.benchmark import BENCH_LABELS, _f
 from .experiments.spectra import SweepResult, sweep_experiment
 
+__all__ = ["alg1_figure", "benchmark_figure", "grad_figure", "logdomain_figure", "story_figure"]
+
 
 def benchmark_figure(b: dict[str, Any]):
     """Two panels: CPU-seconds per implementation (log scale, sigma_2 share hatched, the

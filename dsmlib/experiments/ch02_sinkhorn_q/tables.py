@@ -5,7 +5,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .._format import md_table
 from .experiments.benchmark import BENCH_LABELS, _f
+
+__all__ = [
+    "agg_table",
+    "attention_table",
+    "benchmark_table",
+    "depth_table",
+    "expansion_table",
+    "p2_table",
+    "p3_table",
+    "p4_table",
+    "r2_table",
+    "scaling_table",
+    "ska_table",
+]
 
 
 def benchmark_table(b: dict[str, Any]) -> str:
@@ -35,13 +50,6 @@ def benchmark_table(b: dict[str, Any]) -> str:
 
 
 # ============================================================== the chapter's result tables
-def _md(header: list[str], rows: list[list[str]], align: str = "---:") -> str:
-    """A Markdown table from a header and rows of cell strings."""
-    out = ["| " + " | ".join(header) + " |", "| " + " | ".join([align] * len(header)) + " |"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
-
-
 def _med(a):
     import numpy as np
 
@@ -54,7 +62,7 @@ def depth_table(spec) -> str:
 
     cols = (spec.depth_fixed, spec.depth_product, np.ceil(spec.depth_sigma - 1e-9), np.ceil(spec.depth_lambda - 1e-9))
     rows = [[f"{t:.3g}"] + [f"{_med(c)[i]:.0f}" for c in cols] for i, t in enumerate(spec.temperatures)]
-    return _md([r"$T$", "fixed $M$", "independent $M_\\ell$", r"HT: $\lceil\ln(1/\epsilon)/(-\ln\sigma_2)\rceil$",
+    return md_table([r"$T$", "fixed $M$", "independent $M_\\ell$", r"HT: $\lceil\ln(1/\epsilon)/(-\ln\sigma_2)\rceil$",
                 r"$\lceil\ln(1/\epsilon)/(-\ln|\lambda_2|)\rceil$"], rows)
 
 
@@ -62,7 +70,7 @@ def r2_table(spec) -> str:
     """HT-R2: Henrici's departure from normality and |lambda_2|/sigma_2 (medians), per T."""
     rows = [[f"{t:.3g}", f"{_med(spec.henrici)[i]:.2f}", f"{_med(spec.lambda2 / spec.sigma2)[i]:.2f}"]
             for i, t in enumerate(spec.temperatures)]
-    return _md([r"$T$", r"Henrici departure / $\lVert M\rVert_F$", r"$|\lambda_2|/\sigma_2$"], rows)
+    return md_table([r"$T$", r"Henrici departure / $\lVert M\rVert_F$", r"$|\lambda_2|/\sigma_2$"], rows)
 
 
 def agg_table(agg) -> str:
@@ -74,7 +82,7 @@ def agg_table(agg) -> str:
     out = agg_outcome(ratio)
     rows = [[f"{t:.3f}", f"{_med(agg.dsm_gain)[i]:.4f}", f"{_med(agg.sm_gain)[i]:.4f}", f"{_med(agg.sm_gain_all)[i]:.4f}",
              f"{_med(agg.sm_leak)[i]:.4f}", f"{_med(ratio)[i]:.3f}", out[i]] for i, t in enumerate(agg.temperatures)]
-    return _md([r"$T$", r"$\sigma_2(M)$", r"$\lVert UPU\rVert_2$", r"$\lVert PU\rVert_2$", "leak to mean", "median ratio",
+    return md_table([r"$T$", r"$\sigma_2(M)$", r"$\lVert UPU\rVert_2$", r"$\lVert PU\rVert_2$", "leak to mean", "median ratio",
                 "outcome"], rows)
 
 
@@ -86,7 +94,7 @@ def scaling_table(scal) -> str:
             ["column-first alternation", mtex(small(scal.diff_transpose.max()))],
             ["POT's log-domain solver", mtex(small(scal.diff_pot.max()))],
             ["biased queries and keys (Eq. 19)", mtex(small(scal.diff_eq19.max()))]]
-    return _md(["Sinkhorn limit compared with the one from $Y$", r"max $\lvert$difference$\rvert$"], rows)
+    return md_table(["Sinkhorn limit compared with the one from $Y$", r"max $\lvert$difference$\rvert$"], rows)
 
 
 def ska_table(ska) -> str:
@@ -101,7 +109,7 @@ def ska_table(ska) -> str:
              mtex(small(float(np.median(e)), 1e-12)), mtex(sig(float(np.median(m))))]
             for k, t, s, c, d, e, m in zip(ska.kinds, ska.total_support, ska.has_support, conv, scaled,
                                            ska.err[:, -1], ska.min_support[:, -1])]
-    return _md(["kind", "total support", "support", "converged", "limit $D_1YD_2$", "row error (median)",
+    return md_table(["kind", "total support", "support", "converged", "limit $D_1YD_2$", "row error (median)",
                 "smallest kept entry"], rows)
 
 
@@ -127,13 +135,13 @@ def p2_table(qres) -> str:
         label = next((v for k, v in names.items() if key.startswith(k)), key)
         shown = ("holds" if err >= 0 else "fails") if key.startswith("closest") else mtex(small(err))
         rows.append([label, shown])
-    return _md(["identity", "largest error"], rows, align=":---")
+    return md_table(["identity", "largest error"], rows, rule=":---")
 
 
 def p3_table(qres) -> str:
     r"""RC-P3: the largest :math:`\lVert Q(Y)\rVert_F/(\sqrt{\operatorname{rank}Y}\,\lVert Y\rVert_2)` per kind."""
     rows = [[k, f"{r:.3f}"] for k, r in zip(qres.config.kinds, qres.ratio.max(axis=(1, 2)))]
-    return _md(["kind of $Y$", r"largest $\lVert Q(Y)\rVert_F/(\sqrt{\operatorname{rank}Y}\,\lVert Y\rVert_2)$"], rows)
+    return md_table(["kind of $Y$", r"largest $\lVert Q(Y)\rVert_F/(\sqrt{\operatorname{rank}Y}\,\lVert Y\rVert_2)$"], rows)
 
 
 def expansion_table(ex) -> str:
@@ -145,7 +153,7 @@ def expansion_table(ex) -> str:
     ts = np.array(ex.config.ts)
     rows = [[str(n), f"{np.median(ex.coef[i]):.6f}", f"{loglog_slope(ts, ex.res_n[i]):.2f}",
              f"{loglog_slope(ts, ex.res_n2[i]):.2f}"] for i, n in enumerate(ex.config.ns)]
-    return _md(["$n$", f"fitted $nc$ at $t = {ts[0]:g}$", "slope, $c = 1/n$", "slope, $c = 1/n^2$ (RC)"], rows)
+    return md_table(["$n$", f"fitted $nc$ at $t = {ts[0]:g}$", "slope, $c = 1/n$", "slope, $c = 1/n^2$ (RC)"], rows)
 
 
 def p4_table(p4) -> str:
@@ -155,12 +163,12 @@ def p4_table(p4) -> str:
     rows = [[mtex(sig(t, 1)),
              f"{c:.6f}", f"{r:.1e}", mtex(small(e, 1e-13))]
             for t, c, r, e in zip(p4.config.ts, _med(p4.coef), _med(p4.remainder), p4.row_err.max(1))]
-    return _md(["$t$", "median $n^2c$", "median rel. remainder", "max row-sum error of $F$"], rows)
+    return md_table(["$t$", "median $n^2c$", "median rel. remainder", "max row-sum error of $F$"], rows)
 
 
 def attention_table(att) -> str:
     """Context for RC-F1: medians of row entropy, largest entry and sigma_2, Softmax and Sinkhorn, per scale."""
     cols = (att.rowH_softmax, att.rowH_sinkhorn, att.max_softmax, att.max_sinkhorn, att.s2_softmax, att.s2_sinkhorn)
     rows = [[f"{s:g}"] + [f"{_med(c)[i]:.2f}" for c in cols] for i, s in enumerate(att.config.scales)]
-    return _md(["score scale", "row entropy, Softmax", "row entropy, Sinkhorn", "largest entry, Softmax",
+    return md_table(["score scale", "row entropy, Softmax", "row entropy, Sinkhorn", "largest entry, Softmax",
                 "largest entry, Sinkhorn", r"$\sigma_2$, Softmax", r"$\sigma_2$, Sinkhorn"], rows)

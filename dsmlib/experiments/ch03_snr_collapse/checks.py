@@ -588,3 +588,6 @@ CHECKS = {
     "HT-IRREV": (irrev_experiment, check_ht_irrev),
     "HT-ESC": (escape_experiment, check_ht_esc),
 }
+
+#: the module's names: the table and the checks it names
+__all__ = ["CHECKS", *sorted({check.__name__ for _, check in CHECKS.values()})]

@@ -20,6 +20,20 @@ from .experiments.snr import (
     theorem1_cells,
 )
 
+__all__ = [
+    "e2_figure",
+    "escape_figure",
+    "hist_figure",
+    "irrev_figure",
+    "lemma3_figure",
+    "levy_figure",
+    "proof_figure",
+    "snr_figure",
+    "theorem1_figure",
+    "transition_figure",
+    "wedin_figure",
+]
+
 
 # ----------------------------------------------------------------------------- figures
 def hist_figure(cos_out: NDArray, n: int, title: str, *, ax=None):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...verdicts import claim_ref
+from .._format import md_table
 from .._format import mtex as _m
 from .._format import sig as _sig
 from .experiments.collapse import METHODS, AffineResult, WedinResult
@@ -55,12 +57,6 @@ def prob_text(p: float, floor: float = 1e-12) -> str:
     return _m(_sig(p, 2))
 
 
-def _table(header: list[str], rows: list[list[str]], align: str = "---:") -> str:
-    head = "| " + " | ".join(header) + " |"
-    rule = "| " + " | ".join([align] * len(header)) + " |"
-    return "\n".join([head, rule] + ["| " + " | ".join(r) + " |" for r in rows])
-
-
 def snr_table(result: SNRResult) -> str:
     r"""Percentiles of exact / approximate :math:`\gamma` per temperature, and :math:`\mathbb E\|\mathcal P_\perp\xi\|`."""
     ratio = result.gamma_exact / result.gamma_approx
@@ -69,7 +65,7 @@ def snr_table(result: SNRResult) -> str:
     lead = (r"$\mathbb E\lVert\mathcal P_\perp\xi\rVert$ = " f"{result.e_norm:.5f} exact, {result.e_norm_mc:.5f} "
             r"sampled; $\nu\sqrt{(n-1)/n}$ = " f"{nu * np.sqrt((n - 1) / n):.5f}.\n\n")
     rows = [[f"{T:g}", f"{a:.2f}", f"{b:.2f}", f"{c:.2f}"] for T, (a, b, c) in zip(result.config.temperatures, q)]
-    return lead + _table(["$T$", r"exact $\gamma$ / $\sigma_2\lVert x_\perp\rVert/\nu$: 5 %", "50 %", "95 %"], rows)
+    return lead + md_table(["$T$", r"exact $\gamma$ / $\sigma_2\lVert x_\perp\rVert/\nu$: 5 %", "50 %", "95 %"], rows)
 
 
 def proof_table(result: ProofResult) -> str:
@@ -80,7 +76,7 @@ def proof_table(result: ProofResult) -> str:
             f"{100 * st['p2_claim'].max():.2f} %; step 4 violations: {st['step4_viol']}.\n\n")
     rows = [[f"{e:.2f}", prob_text(st["stated"][k]), prob_text(st["levy"][k]), prob_text(st["p1_exact"][k]),
              prob_text(st["p3_exact"][k]), f"{st['p_chain'][-1, k]:.3f}"] for k, e in enumerate(st["eps"])]
-    return lead + _table([r"$\varepsilon$", r"stated $2e^{-n\varepsilon^2/2}$", "step-3 bound", "step 1 fails",
+    return lead + md_table([r"$\varepsilon$", r"stated $2e^{-n\varepsilon^2/2}$", "step-3 bound", "step 1 fails",
                           "step 3 fails", r"proof fails ($\gamma = 1/8$)"], rows)
 
 
@@ -94,7 +90,7 @@ def e2_table(result: E2Result) -> str:
                      f"{s['mean']:.4f} [{s['mean_lo']:.4f}, {s['mean_hi']:.4f}]", f"{s['sd_ratio']:.3f}",
                      f"{s['d_beta']:.4f}", f"{s['d_mean']:.4f}",
                      f"{max(s['d_beta'], s['d_gauss']) + s['band']:.3f}", "yes" if ok else "**no**"])
-    return _table(["$T$", r"$\gamma$ exact", r"$\gamma$ as $\sigma_2\lVert x_\perp\rVert/\nu$", "mean [90 % CI]",
+    return md_table(["$T$", r"$\gamma$ exact", r"$\gamma$ as $\sigma_2\lVert x_\perp\rVert/\nu$", "mean [90 % CI]",
                    r"$\mathrm{sd}/s_0$", "distance to Beta", "from the mean alone",
                    f"distance + band (margin {E2_DIST_MARGIN_COHERENT:.3f})", "all four equivalent"], rows)
 
@@ -105,7 +101,7 @@ def affine_table(result: AffineResult) -> str:
     rows = [[r"median $\gamma$"] + [f"{np.median(g):.3f}" for g in result.gamma]]
     rows += [[name] + [f"{a:.3f}" for a in result.align[:, :, k].mean(axis=1)] for k, name in enumerate(METHODS)]
     mutual = ", ".join(f"{m.split(' (')[0]} {v:.2f}" for m, v in zip(METHODS, result.mutual[0].mean(axis=0)))
-    return (_table(["held-out alignment with the clean LN output (mean over 10 DSMs)"]
+    return (md_table(["held-out alignment with the clean LN output (mean over 10 DSMs)"]
                    + [f"$T = {T:g}$" for T in Ts], rows)
             + f"\n\nMutual cosine of similar pairs at $T = {Ts[0]:g}$: {mutual}.")
 
@@ -119,7 +115,7 @@ def wedin_table(result: WedinResult) -> str:
     med = [np.median(a, 1) for a in (result.sin_data, result.rhs_data, result.rhs_cov)]
     rows = [[f"{g:g}", f"{lhs:.2f}", _m(f"{rd:.3g}"), _m(f"{rc:.3g}")]
             for g, lhs, rd, rc in zip(result.config.gammas, *med)]
-    return lead + _table([r"$\gamma$", r"$\lVert\sin\Theta\rVert$", r"$\lVert E\rVert/\Delta$ (data)",
+    return lead + md_table([r"$\gamma$", r"$\lVert\sin\Theta\rVert$", r"$\lVert E\rVert/\Delta$ (data)",
                           r"$\lVert E\rVert/\Delta$ (covariance)"], rows)
 
 
@@ -131,7 +127,7 @@ def irrev_table(result: IrrevResult) -> str:
         rows.append([f"{T:g}", f"{np.median(result.sigma2[k]):.4f}", _m(f"{result.smin[k].min():.1e}"),
                      _m(f"{np.median(result.cond[k]):.3g}"), _m(f"{result.cond[k].max():.2g}"), err,
                      f"{100 * np.median(result.r2[k]):.2f} %"])
-    return _table(["$T$", r"median $\sigma_2$", r"min $s_i$", r"median $\kappa$", r"max $\kappa$",
+    return md_table(["$T$", r"median $\sigma_2$", r"min $s_i$", r"median $\kappa$", r"max $\kappa$",
                    "max error (no noise)", "recovered"], rows)
 
 
@@ -141,7 +137,7 @@ def escape_table(result: EscapeResult) -> str:
     rows = [[MIXER_LABELS[k], f"{v['median']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]", _sig(v["gamma"], 2), v["status"]]
             for k, v in st.items()]
     T = st["dsm"]["T"]
-    return _table([f"mixer ($T = {T:g}$)", "median pair cosine [95 %]", r"median $\gamma$", "status"], rows)
+    return md_table([f"mixer ($T = {T:g}$)", "median pair cosine [95 %]", r"median $\gamma$", "status"], rows)
 
 
 def findings_list(topics: dict[str, str], verdicts: list) -> str:
@@ -162,16 +158,15 @@ def findings_list(topics: dict[str, str], verdicts: list) -> str:
     by_id = {v.claim_id: v for v in verdicts}
     if set(by_id) != set(topics):
         raise ValueError(f"verdicts must answer exactly {sorted(topics)}, got {sorted(by_id)}")
-    ref = lambda cid: f"{{prf:ref}}`{cid} <{cid.lower()}>`"  # noqa: E731
     ok = [cid for cid in topics if by_id[cid].verdict == "confirmed"]
     lines = [f"**Findings** ({len(ok)} of {len(topics)} confirmed):", ""]
     if ok:
-        lines.append("* Confirmed: " + "; ".join(f"{topics[c]} ({ref(c)})" for c in ok) + ".")
+        lines.append("* Confirmed: " + "; ".join(f"{topics[c]} ({claim_ref(c)})" for c in ok) + ".")
     for cid in topics:
         v = by_id[cid]
         if v.verdict != "confirmed":
             sev = f", severity *{v.severity}*" if v.severity else ""
-            lines.append(f"* {topics[cid][0].upper() + topics[cid][1:]} ({ref(cid)}): **{v.verdict}**{sev}.")
+            lines.append(f"* {topics[cid][0].upper() + topics[cid][1:]} ({claim_ref(cid)}): **{v.verdict}**{sev}.")
     return "\n".join(lines)
 
 
@@ -185,7 +180,7 @@ def lemma3_table(result) -> str:
     gap = float(np.max(np.abs(result.ratio_opt - lemma3_sup(result.r))))
     rows = [[r"inside, $r \le 1/2$", f"{w_in:.4f}", f"{4 * np.sin(np.pi / 12):.4f}"],
             [f"outside (at $r$ = {result.de_outside[0]:.3f})", f"{w_out:.4f}", "2"]]
-    return (_table(["side condition", "worst ratio found", "closed-form supremum"], rows)
+    return (md_table(["side condition", "worst ratio found", "closed-form supremum"], rows)
             + f"\n\nThe angle search meets the closed form to {'$< 10^{-6}$' if gap < 1e-6 else _m(_sig(gap, 2))}.")
 
 
@@ -193,7 +188,7 @@ def levy_table(result, eps: tuple[float, ...] = (0.2, 0.3, 0.5)) -> str:
     r"""Exact tail :math:`P(|\langle u, v\rangle| \ge \varepsilon)` against Lévy's bound at a few :math:`\varepsilon`."""
     i = np.searchsorted(result.eps, eps)
     rows = [[f"{result.eps[k]:.2f}", prob_text(result.exact[k]), prob_text(result.bound[k])] for k in i]
-    return _table([r"$\varepsilon$", "exact tail", r"bound $2e^{-(n-2)\varepsilon^2/2}$"], rows)
+    return md_table([r"$\varepsilon$", "exact tail", r"bound $2e^{-(n-2)\varepsilon^2/2}$"], rows)
 
 
 def theorem1_table(result) -> str:
@@ -204,7 +199,7 @@ def theorem1_table(result) -> str:
     st = cells["status"][np.asarray(result.config.gammas) <= 0.125]
     worst = float(cells["p_fail"][cells["status"] == 0].max()) if (cells["status"] == 0).any() else float("nan")
     rows = [[str(int((st == 0).sum())), str(int((st == 1).sum())), str(int((st == 2).sum())), f"{worst:.4f}"]]
-    return _table([r"informative cells ($\gamma \le 1/8$)", "vacuous", "violated",
+    return md_table([r"informative cells ($\gamma \le 1/8$)", "vacuous", "violated",
                    "largest failure rate, informative"], rows)
 
 
@@ -252,13 +247,11 @@ def summary_table(verdicts: list, results: dict) -> str:
     """
     rows = []
     for v in verdicts:
-        own = [r for r in v.readings if r.papers_own]
-        if own:
-            num = own[0].number
+        if v.own_number is not None:
+            num = v.own_number
         elif v.claim_id in _NUMBERS and v.claim_id in results:
             num = _NUMBERS[v.claim_id](results[v.claim_id])
         else:
             raise ValueError(f"no deciding number for {v.claim_id}: pass its result")
-        ref = f"{{prf:ref}}`{v.claim_id} <{v.claim_id.lower()}>`"
-        rows.append([ref, v.verdict, v.severity or "", num])
-    return _table(["claim", "verdict", "severity", "deciding number"], rows, align="---")
+        rows.append([claim_ref(v.claim_id), v.verdict, v.severity or "", num])
+    return md_table(["claim", "verdict", "severity", "deciding number"], rows, rule="---")

@@ -41,6 +41,17 @@ from .experiments.walk import (
     walk_fits,
 )
 
+__all__ = [
+    "CHECKS",
+    "check_ht_acc",
+    "check_ht_deep",
+    "check_ht_p1",
+    "check_ht_res",
+    "check_ht_vperp",
+    "check_rc_skip",
+    "res_states",
+]
+
 
 def _hi(result: DeepResult) -> NDArray[np.bool_]:
     return result.sigma2_q[:, 1] <= HIGH_ENTROPY_SIGMA2

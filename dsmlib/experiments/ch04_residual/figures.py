@@ -15,6 +15,19 @@ from .experiments.paths import PathResult, RESIDUAL_FLOOR, mixture_table
 from .experiments.walk import IdentityDepthResult, THETA_ID_DEG, identity_depth_law, walk_fits
 from .tables import MIXING_LABELS, _LABELS
 
+__all__ = [
+    "angle_figure",
+    "detail_figure",
+    "escape_figure",
+    "explore_network",
+    "frame_figure",
+    "mixture_axes",
+    "pair_figure",
+    "path_figure",
+    "proof_step_figure",
+    "walk_figure",
+]
+
 
 def _figure(ncols: int = 1, nrows: int = 1, *, width: float = 3.65, height: float = 3.0):
     """The book's figure (:func:`dsmlib.plotting.new_figure`) with constrained layout.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 import numpy as np
-from ...verdicts import Verdict
+from ...verdicts import Verdict, claim_ref
 
 from .experiments.common import _tex
 from .experiments.deep import (
@@ -23,6 +23,26 @@ from .experiments.walk import (
     identity_depth_law,
     walk_fits,
 )
+
+__all__ = [
+    "FINDING_IDS",
+    "MIXING_LABELS",
+    "_num",
+    "_num_floor",
+    "depth_table",
+    "detail_table",
+    "escape_table",
+    "findings",
+    "mixture_markdown",
+    "pair_table",
+    "pool_table",
+    "saturation_markdown",
+    "skip_test_table",
+    "summary_markdown",
+    "violation_table",
+    "vperp_table",
+    "walk_table",
+]
 
 
 # ----------------------------------------------------------------------------- tables
@@ -154,10 +174,8 @@ def summary_markdown(verdicts: Iterable[Verdict]) -> str:
     """The chapter's summary table: id, verdict, severity and the deciding number (the paper's own reading)."""
     rows = []
     for v in verdicts:
-        own = [r for r in v.readings if r.papers_own]
-        number = own[0].number if own else ""
-        rows.append([f"{{prf:ref}}`{v.claim_id} <{v.claim_id.lower()}>`", f"**{v.verdict}**",
-                     v.severity or "–", number.replace("|", "/")])
+        rows.append([claim_ref(v.claim_id), f"**{v.verdict}**", v.severity or "–",
+                     (v.own_number or "").replace("|", "/")])
     return _md_table(["claim", "verdict", "severity", "deciding number (the paper's own reading)"], rows)
 
 
@@ -231,10 +249,9 @@ def findings(verdicts: Iterable[Verdict]) -> str:
     lines = ["**Findings:**", ""]
     for cid in FINDING_IDS:
         v = vs[cid]
-        own = [r for r in v.readings if r.papers_own]
         sev = f" ({v.severity})" if v.severity else ""
-        num = f": {own[0].number}" if own else ""
-        lines.append(f"- {{prf:ref}}`{cid} <{cid.lower()}>`, {what[cid]}: **{v.verdict}**{sev}{num}.")
+        num = f": {v.own_number}" if v.own_number else ""
+        lines.append(f"- {claim_ref(cid)}, {what[cid]}: **{v.verdict}**{sev}{num}.")
     return "\n".join(lines)
 
 

@@ -49,6 +49,27 @@ from .experiments.theorems import (
     theorem5_experiment,
 )
 
+__all__ = [
+    "BETA_BAND",
+    "CHECKS",
+    "DEXP_RATIO",
+    "P3L_SPREAD",
+    "RATE_RATIO_BAND",
+    "RC_INIT",
+    "check_rc_beta",
+    "check_rc_exp",
+    "check_rc_g",
+    "check_rc_lam",
+    "check_rc_mix",
+    "check_rc_p3l",
+    "check_rc_t1",
+    "check_rc_t1p",
+    "check_rc_t2",
+    "check_rc_t2s",
+    "check_rc_t4",
+    "check_rc_t5",
+]
+
 
 def _own(name: str, v: str, number: str) -> Reading:
     return Reading(name, v, number, papers_own=True)

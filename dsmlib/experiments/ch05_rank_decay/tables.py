@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable
 import numpy as np
-from ...verdicts import Verdict
-from .._format import by_id
+from ...verdicts import Verdict, claim_ref
+from .._format import by_id, md_table
 
 from .experiments.collapse import (
     CollapseResult,
@@ -15,6 +15,23 @@ from .experiments.collapse import (
 from .experiments.mixing import LambdaDependenceResult, MixingResult
 from .experiments.products import FLOOR, METHODS, LawFit, PathResult, RateComparison, _t
 from .experiments.theorems import VIOL_RTOL, LINEAR_AMAX, Theorem1Result, Theorem2Result, bound_summary
+
+__all__ = [
+    "FINDING_IDS",
+    "bound_table",
+    "collapse_table",
+    "findings",
+    "gap_table",
+    "lambda_table",
+    "law_table",
+    "mixing_table",
+    "p3l_table",
+    "path_table",
+    "rate_table",
+    "rigorous_table",
+    "summary",
+    "t1_table",
+]
 
 
 # ---------------------------------------------------------------------------------------
@@ -71,9 +88,7 @@ def _md(header: list[str], rows: list[list[str]]) -> str:
     def cell(x: str) -> str:
         return x.replace(r"\|", r"\Vert ").replace("|", r"\vert ")
 
-    out = ["| " + " | ".join(map(cell, header)) + " |", "|" + " --- |" * len(header)]
-    out += ["| " + " | ".join(map(cell, r)) + " |" for r in rows]
-    return "\n".join(out)
+    return md_table([cell(h) for h in header], [[cell(x) for x in r] for r in rows], "---")
 
 
 def t1_table(t1: Theorem1Result) -> str:
@@ -192,9 +207,7 @@ def summary(verdicts: Iterable[Verdict]) -> str:
     (the paper's own reading's number)."""
     rows = []
     for v in verdicts:
-        own = [r for r in v.readings if r.papers_own]
-        rows.append([f"{{prf:ref}}`{v.claim_id} <{v.claim_id.lower()}>`", f"**{v.verdict}**", v.severity or "",
-                     own[0].number if own else ""])
+        rows.append([claim_ref(v.claim_id), f"**{v.verdict}**", v.severity or "", v.own_number or ""])
     return _md(["claim", "verdict", "severity", "deciding number (the paper's own reading)"], rows)
 
 
@@ -215,9 +228,8 @@ def findings(verdicts: Iterable[Verdict]) -> str:
 
     def ref(cid: str) -> str:
         v = vs[cid]
-        own = [r.number for r in v.readings if r.papers_own]
         sev = f", {v.severity}" if v.severity else ""
-        return f"{{prf:ref}}`{cid} <{cid.lower()}>` **{v.verdict}**{sev}" + (f" ({own[0]})" if own else "")
+        return f"{claim_ref(cid)} **{v.verdict}**{sev}" + (f" ({v.own_number})" if v.own_number else "")
 
     items = [
         (["RC-EXP", "RC-MIX"], "random products lose rank at a fixed exponential rate, and products of "

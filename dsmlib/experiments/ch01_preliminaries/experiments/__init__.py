@@ -2,64 +2,12 @@
 
 from __future__ import annotations
 
-from .noise import (
-    ConcentrationConfig,
-    ConcentrationResult,
-    NoiseConfig,
-    NoiseResult,
-    _directions,
-    concentration_experiment,
-    noise_experiment,
-)
-from .norms import (
-    NormConfig,
-    NormResult,
-    PathConfig,
-    PathResult,
-    norm_experiment,
-    path_experiment,
-)
-from .pieces import (
-    EIG_TEMPERATURES,
-    TEMPERATURES,
-    _decade,
-    _seeded_uniform,
-    birkhoff_dsm,
-    block_diagonal,
-    permutation_matrices,
-    random_permutations,
-    chi_mean,
-    norm_1inf,
-    path_sum,
-    restricted_norm,
-)
-from .spectra import (
-    DRAW_TEMPERATURES,
-    DSMSpectraConfig,
-    DSMSpectraResult,
-    FamilyConfig,
-    FamilySpectra,
-    PFConfig,
-    PFResult,
-    Sigma1DrawsConfig,
-    Sigma1DrawsResult,
-    SpecialConfig,
-    SpecialResult,
-    SpectraBundle,
-    algorithm1_outputs,
-    dsm_spectra_experiment,
-    family_spectra,
-    is_primitive,
-    perron_bracket,
-    pf_experiment,
-    sigma1_draws_experiment,
-    special_dsm_experiment,
-    spectra_experiment,
-)
-from .strict import (
-    HT_TEMPERATURES,
-    StrictConfig,
-    StrictResult,
-    reducible_gram_dsm,
-    strict_experiment,
-)
+from . import noise, norms, pieces, spectra, strict
+from .noise import *  # noqa: F401,F403
+from .norms import *  # noqa: F401,F403
+from .pieces import *  # noqa: F401,F403
+from .spectra import *  # noqa: F401,F403
+from .strict import *  # noqa: F401,F403
+
+__all__ = [*noise.__all__, *norms.__all__, *pieces.__all__, *spectra.__all__, *strict.__all__]
+

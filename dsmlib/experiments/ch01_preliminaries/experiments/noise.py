@@ -10,6 +10,16 @@ from ....cache import disk_cached
 
 from .pieces import chi_mean
 
+__all__ = [
+    "ConcentrationConfig",
+    "ConcentrationResult",
+    "NoiseConfig",
+    "NoiseResult",
+    "_directions",
+    "concentration_experiment",
+    "noise_experiment",
+]
+
 
 # ----------------------------------------------------------------------------- HT-R1, HT-L1
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from ....cache import disk_cached
 
 from .pieces import norm_1inf, path_sum
 
+__all__ = ["NormConfig", "NormResult", "PathConfig", "PathResult", "norm_experiment", "path_experiment"]
+
 
 # ----------------------------------------------------------------------------- RC-E
 @dataclass(frozen=True)

@@ -1,14 +1,16 @@
-r"""Chapter 1, the pieces the experiments share: the temperature grids, seeded draws, the norm of
-:math:`M` on :math:`\mathcal V_\perp`, the (1, inf) norm, the chi mean, Birkhoff DSMs and the path sum
-of a pure attention network (RC Eq. 3)."""
+r"""Chapter 1, the pieces the experiments share: the temperature grids, the (1, inf) norm, the chi mean
+and the path sum of a pure attention network (RC Eq. 3). (The seeded Algorithm-1 costs, the norm on
+:math:`\mathcal V_\perp` and the Birkhoff DSMs are mechanisms: :mod:`dsmlib.algorithm1`,
+:func:`dsmlib.spectra.restricted_norm`, :mod:`dsmlib.birkhoff`.)"""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln
-from ...._validate import as_float_array, as_square_batch, check_dimension
+from ...._validate import as_float_array
 
+__all__ = ["EIG_TEMPERATURES", "TEMPERATURES", "_decade", "chi_mean", "norm_1inf", "path_sum"]
 
 
 #: temperatures of the sigma_1 study: from nearly-permutation (0.01) to nearly uniform (10)
@@ -23,34 +25,7 @@ def _decade(x: float) -> str:
     return "0" if x <= 0 else (str(x) if not np.isfinite(x) else f"1e{int(np.ceil(np.log10(x)))}")
 
 
-
-
-def _seeded_uniform(n: int, seeds: tuple[int, ...], per_seed: int) -> NDArray[np.float64]:
-    """HT Algorithm 1 costs: block ``s`` is ``default_rng(seeds[s]).random((per_seed, n, n))``."""
-    return np.concatenate([np.random.default_rng(s).random((per_seed, n, n)) for s in seeds])
-
-
 # ----------------------------------------------------------------------------- mechanisms
-def restricted_norm(M: ArrayLike) -> NDArray[np.float64]:
-    r"""Operator norm of :math:`M` on the detail subspace, :math:`\|M\mathcal P_\perp\|_2`.
-
-    .. math:: \|M\|_{\mathcal V_\perp} = \sup_{x\perp\mathbf 1,\ \|x\|=1}\|Mx\|_2 = \sigma_1(M\mathcal P_\perp)
-
-    (HT Lemma 2's left-hand side.)
-
-    Parameters
-    ----------
-    M : array_like, shape (..., n, n)
-
-    Returns
-    -------
-    ndarray, shape (...)
-    """
-    M = as_square_batch(M, "M")
-    MP = M - M.mean(axis=-1, keepdims=True)  # M (I - 11^T/n): subtract the row means
-    return np.linalg.svd(MP, compute_uv=False)[..., 0]
-
-
 def norm_1inf(A: ArrayLike) -> NDArray[np.float64]:
     r"""The :math:`\ell_{1,\infty}` quantity of Dong et al. (RC App. E).
 
@@ -85,91 +60,6 @@ def chi_mean(k: ArrayLike) -> NDArray[np.float64]:
     if np.any(~np.isfinite(k)) or np.any(k <= 0):
         raise ValueError("k must be finite and > 0")
     return np.sqrt(2.0) * np.exp(gammaln((k + 1) / 2) - gammaln(k / 2))
-
-
-def birkhoff_dsm(n: int, n_perm: int, *, size: int | tuple[int, ...] = (), rng=None) -> NDArray[np.float64]:
-    r"""Random exact DSMs :math:`\sum_{k} w_k \Pi_k` (Birkhoff: convex combinations of permutations).
-
-    Their marginals are 1 to rounding (no iterative scaling), and they are in general
-    non-normal.
-
-    Parameters
-    ----------
-    n : int
-        Size, ``>= 2``.
-    n_perm : int
-        Number of permutation matrices combined, ``>= 1``.
-    size : int or tuple of int
-        Leading batch shape.
-    rng : numpy.random.Generator, int or None
-
-    Returns
-    -------
-    ndarray, shape (*size, n, n)
-    """
-    n = check_dimension(n)
-    if isinstance(n_perm, bool) or not isinstance(n_perm, (int, np.integer)) or n_perm < 1:
-        raise ValueError(f"n_perm must be an int >= 1, got {n_perm!r}")
-    shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
-    g = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    b = int(np.prod(shape, dtype=np.int64))
-    perms = np.argsort(g.random((b, n_perm, n)), axis=-1)  # (b, k, n) random permutations
-    w = g.dirichlet(np.ones(n_perm), size=b)  # (b, k)
-    M = np.zeros((b, n, n))
-    rows = np.arange(n)
-    for k in range(n_perm):  # loop over the (few) permutations, not over trials
-        np.add.at(M, (np.arange(b)[:, None], rows[None, :], perms[:, k]), w[:, k, None])
-    return M.reshape(shape + (n, n))
-
-
-def permutation_matrices(perm: ArrayLike) -> NDArray[np.float64]:
-    r"""Permutation matrices :math:`\Pi` with :math:`\Pi_{i,\,\pi(i)} = 1` from index arrays.
-
-    Parameters
-    ----------
-    perm : array_like of int, shape (..., n)
-        Each last-axis row a permutation of ``0, ..., n-1``.
-
-    Returns
-    -------
-    ndarray, shape (..., n, n)
-    """
-    perm = np.asarray(perm)
-    if perm.ndim < 1 or not np.issubdtype(perm.dtype, np.integer):
-        raise ValueError(f"perm must be an integer array of shape (..., n), got {perm.dtype} {perm.shape}")
-    n = perm.shape[-1]
-    if not np.array_equal(np.sort(perm, axis=-1), np.broadcast_to(np.arange(n), perm.shape)):
-        raise ValueError("every row of perm must be a permutation of 0, ..., n-1")
-    P = np.zeros(perm.shape + (n,))
-    np.put_along_axis(P, perm[..., None], 1.0, axis=-1)
-    return P
-
-
-def random_permutations(n: int, size: int | tuple[int, ...], rng: np.random.Generator) -> NDArray[np.float64]:
-    """Uniform random :math:`n\times n` permutation matrices, shape ``(*size, n, n)``."""
-    shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
-    return permutation_matrices(np.argsort(rng.random(shape + (check_dimension(n),)), axis=-1))
-
-
-def block_diagonal(blocks: ArrayLike) -> NDArray[np.float64]:
-    r"""Block-diagonal matrices :math:`\mathrm{diag}(B_1, \dots, B_k)` from equal square blocks.
-
-    Parameters
-    ----------
-    blocks : array_like, shape (..., k, h, h)
-
-    Returns
-    -------
-    ndarray, shape (..., k h, k h)
-    """
-    B = as_float_array(blocks, "blocks", min_ndim=3)
-    k, h = B.shape[-3], B.shape[-1]
-    if B.shape[-2] != h:
-        raise ValueError(f"blocks must be square, got shape {B.shape}")
-    out = np.zeros(B.shape[:-3] + (k * h, k * h))
-    for j in range(k):  # loop over the (few) blocks, not over trials
-        out[..., j * h:(j + 1) * h, j * h:(j + 1) * h] = B[..., j, :, :]
-    return out
 
 
 def path_sum(X: ArrayLike, P: ArrayLike, W: ArrayLike, *, reverse: bool = False) -> NDArray[np.float64]:

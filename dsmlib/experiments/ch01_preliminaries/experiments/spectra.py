@@ -7,22 +7,42 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from .... import marginal_error, row_softmax, sinkhorn, singular_values
-from ...._validate import as_square_batch, check_config_temperatures
+from ...._validate import TemperatureChecked, as_square_batch
 from ....cache import disk_cached
 
-from .pieces import (
-    EIG_TEMPERATURES,
-    TEMPERATURES,
-    _seeded_uniform,
-    birkhoff_dsm,
-    block_diagonal,
-    random_permutations,
-    restricted_norm,
-)
+from ....algorithm1 import algorithm1_costs
+from ....birkhoff import birkhoff_dsm, block_diagonal, random_permutations
+from ....spectra import restricted_norm
+
+from .pieces import EIG_TEMPERATURES, TEMPERATURES
+
+__all__ = [
+    "DRAW_TEMPERATURES",
+    "DSMSpectraConfig",
+    "DSMSpectraResult",
+    "FamilyConfig",
+    "FamilySpectra",
+    "PFConfig",
+    "PFResult",
+    "Sigma1DrawsConfig",
+    "Sigma1DrawsResult",
+    "SpecialConfig",
+    "SpecialResult",
+    "SpectraBundle",
+    "algorithm1_outputs",
+    "dsm_spectra_experiment",
+    "family_spectra",
+    "is_primitive",
+    "perron_bracket",
+    "pf_experiment",
+    "sigma1_draws_experiment",
+    "special_dsm_experiment",
+    "spectra_experiment",
+]
 
 
 @dataclass(frozen=True)
-class FamilyConfig:
+class FamilyConfig(TemperatureChecked):
     """What every family of hand-built matrices shares: size, count, permutations per Birkhoff
     combination, seed; temperatures validated (the base of the chapter's matrix-family configs)."""
 
@@ -30,9 +50,6 @@ class FamilyConfig:
     trials: int = 1000
     n_perm: int = 3
     seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 def algorithm1_outputs(D: NDArray[np.float64], T: float, *, n_iter: int, tol: float, stop: bool = True):
@@ -57,7 +74,7 @@ def algorithm1_outputs(D: NDArray[np.float64], T: float, *, n_iter: int, tol: fl
 
 # ----------------------------------------------------------------------------- HT-C, HT-A1, HT-L2
 @dataclass(frozen=True)
-class DSMSpectraConfig:
+class DSMSpectraConfig(TemperatureChecked):
     """HT Algorithm 1 at the paper's sizes over a temperature grid."""
 
     n: int = 64
@@ -67,9 +84,6 @@ class DSMSpectraConfig:
     per_seed: int = 100
     n_iter: int = 200
     tol: float = 1e-6
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -109,7 +123,7 @@ class DSMSpectraResult:
 def dsm_spectra_experiment(config: DSMSpectraConfig = DSMSpectraConfig()) -> DSMSpectraResult:
     """Run Algorithm 1 (same costs at every temperature) in both stopping modes."""
     c = config
-    D = _seeded_uniform(c.n, c.seeds, c.per_seed)
+    D = algorithm1_costs(c.n, c.seeds, c.per_seed)
     R, nT = D.shape[0], len(c.temperatures)
     shp = (nT, 2, R)
     s1, s2, er, bd, rr = (np.empty(shp) for _ in range(5))
@@ -211,7 +225,7 @@ DRAW_TEMPERATURES: tuple[float, ...] = (0.015, 0.02, 0.025, 0.03)
 
 
 @dataclass(frozen=True)
-class Sigma1DrawsConfig:
+class Sigma1DrawsConfig(TemperatureChecked):
     """Independent repetitions ("draws") of the paper's R = 1000 run near the convergence boundary.
 
     Draw ``d`` uses seeds ``10 d, ..., 10 d + 9`` with ``per_seed`` matrices each, so draw 0
@@ -226,9 +240,6 @@ class Sigma1DrawsConfig:
     per_seed: int = 100
     n_iter: int = 200
     tol: float = 1e-6
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -259,7 +270,7 @@ def sigma1_draws_experiment(config: Sigma1DrawsConfig = Sigma1DrawsConfig()) -> 
     s1, er = np.empty(shp), np.empty(shp)
     for d in range(c.draws):  # one draw at a time keeps memory at R matrices
         seeds = tuple(range(d * c.seeds_per_draw, (d + 1) * c.seeds_per_draw))
-        D = _seeded_uniform(c.n, seeds, c.per_seed)
+        D = algorithm1_costs(c.n, seeds, c.per_seed)
         for i, T in enumerate(c.temperatures):
             _, s, er[i, d], _, _ = algorithm1_outputs(D, T, n_iter=c.n_iter, tol=c.tol)
             s1[i, d] = s[:, 0]

@@ -7,16 +7,18 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from .... import sinkhorn
+from ....algorithm1 import HT_TEMPERATURES, algorithm1_costs
+from ....birkhoff import birkhoff_dsm, block_diagonal, random_permutations
 from ....cache import disk_cached
+from ....spectra import restricted_norm
 
-from .pieces import _seeded_uniform, birkhoff_dsm, block_diagonal, random_permutations, restricted_norm
 from .spectra import FamilyConfig, algorithm1_outputs, family_spectra
+
+__all__ = ["HT_TEMPERATURES", "StrictConfig", "StrictResult", "reducible_gram_dsm", "strict_experiment"]
+
 
 #: a contraction counts as strict when 1 - sigma_2 > STRICT_MARGIN x Algorithm 1's tolerance (HT-L2S's rule)
 STRICT_MARGIN: float = 10.0
-
-#: HT Exp. 1's temperature grid: 16 points, log-spaced over [1e-2, 1e1] (5 per decade)
-HT_TEMPERATURES: tuple[float, ...] = tuple(float(f"{t:.6g}") for t in np.logspace(-2, 1, 16))
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def reducible_gram_dsm(
 def strict_experiment(config: StrictConfig = StrictConfig()) -> StrictResult:
     """Algorithm 1 over HT's grid, the primitive ``BQ`` family and the imprimitive controls."""
     c = config
-    D = _seeded_uniform(c.n, c.seeds, c.per_seed)
+    D = algorithm1_costs(c.n, c.seeds, c.per_seed)
     shp = (len(c.temperatures), D.shape[0])
     s2, rn, er = (np.empty(shp) for _ in range(3))
     conv = np.empty(shp, dtype=bool)

@@ -12,50 +12,11 @@ from ..experiments.logdomain import logdomain_experiment
 from ..experiments.nonnegative import ska_experiment
 from ..experiments.scaling import expansion_experiment, q_experiment, scaling_experiment
 from ..experiments.spectra import spectral_experiment, sweep_experiment
-from .ht import (
-    NOISE_FLOOR,
-    check_ht_agg,
-    check_ht_alg1,
-    check_ht_e1,
-    check_ht_grad,
-    check_ht_r2,
-    check_ht_t2,
-)
-from .rc import (
-    check_rc_conv,
-    check_rc_f1,
-    check_rc_l1,
-    check_rc_l1p,
-    check_rc_log,
-    check_rc_p2,
-    check_rc_p3,
-    check_rc_p4,
-    check_rc_shift,
-    check_rc_sk,
-    check_rc_ska,
-)
+from . import ht, rc
+from .ht import *  # noqa: F401,F403
+from .rc import *  # noqa: F401,F403
 
-__all__ = [
-    "CHECKS",
-    "NOISE_FLOOR",
-    "check_ht_agg",
-    "check_ht_alg1",
-    "check_ht_e1",
-    "check_ht_grad",
-    "check_ht_r2",
-    "check_ht_t2",
-    "check_rc_conv",
-    "check_rc_f1",
-    "check_rc_l1",
-    "check_rc_l1p",
-    "check_rc_log",
-    "check_rc_p2",
-    "check_rc_p3",
-    "check_rc_p4",
-    "check_rc_shift",
-    "check_rc_sk",
-    "check_rc_ska",
-]
+__all__ = ["CHECKS", *ht.__all__, *rc.__all__]
 
 #: chapter 2's claim checks: claim id -> (experiment, check)
 CHECKS = {

@@ -15,6 +15,17 @@ from ..experiments.convergence import Alg1Result
 from ..experiments.filtering import AGG_LEVEL, AGG_MARGIN, AggResult, GradResult, agg_outcome
 from ..experiments.spectra import SpectralResult, SweepResult
 
+__all__ = [
+    "NOISE_FLOOR",
+    "check_ht_agg",
+    "check_ht_alg1",
+    "check_ht_e1",
+    "check_ht_grad",
+    "check_ht_r2",
+    "check_ht_t2",
+]
+
+
 #: agreements at rounding-noise level print as a bound below this (they differ across CPUs and
 #: code paths in their digits: the printing rule of issue 19)
 NOISE_FLOOR = 1e-7

@@ -25,6 +25,20 @@ from ..experiments.scaling import (
 )
 from .ht import _rel
 
+__all__ = [
+    "check_rc_conv",
+    "check_rc_f1",
+    "check_rc_l1",
+    "check_rc_l1p",
+    "check_rc_log",
+    "check_rc_p2",
+    "check_rc_p3",
+    "check_rc_p4",
+    "check_rc_shift",
+    "check_rc_sk",
+    "check_rc_ska",
+]
+
 
 def check_rc_p4(result: P4Result) -> Verdict:
     """Coefficient of t is 1/n^2 (to coef_tol) and the remainder is O(t^2) (slope ~ 1 relative to t)."""

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+__all__ = ["BENCH_LABELS", "_f", "benchmark_summary", "load_benchmark"]
 
 
 #: reader-facing names of the implementations in the benchmark JSON, in display order

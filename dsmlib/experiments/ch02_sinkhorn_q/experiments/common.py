@@ -9,11 +9,21 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 from scipy.special import softmax
 from ..._format import sig as _sig
+from ....algorithm1 import HT_TEMPERATURES as TEMPERATURES  # noqa: F401 (HT Exp. 1's grid)
+from ....algorithm1 import algorithm1_costs  # noqa: F401
 
-
-
-#: the temperature grid of HT Exp. 1: 16 points, log-spaced over [1e-2, 1e1] (5 per decade)
-TEMPERATURES: tuple[float, ...] = tuple(float(f"{t:.6g}") for t in np.logspace(-2, 1, 16))
+__all__ = [
+    "ALG1_TEMPERATURES",
+    "TEMPERATURES",
+    "_EXP",
+    "algorithm1_costs",
+    "clopper_pearson",
+    "column_softmax",
+    "row_entropy",
+    "sig_range",
+    "tex",
+    "tex_num",
+]
 
 
 def sig_range(xs, digits: int = 3) -> str:
@@ -43,21 +53,6 @@ def tex_num(s: str) -> str:
 def tex(s: object) -> str:
     """``$...$`` maths for a formatted number (see :func:`tex_num`)."""
     return f"${tex_num(str(s))}$"
-
-
-def algorithm1_costs(n: int, seeds: tuple[int, ...], per_seed: int) -> NDArray[np.float64]:
-    r"""The uniform costs :math:`d_{ij}\sim\mathcal U[0,1]` of HT Algorithm 1, seed by seed.
-
-    Trial block ``s`` is ``np.random.default_rng(seeds[s]).random((per_seed, n, n))``, so
-    the same costs are reused at every temperature (common random numbers).
-
-    Returns
-    -------
-    ndarray, shape (len(seeds) * per_seed, n, n)
-    """
-    if per_seed < 1 or n < 2 or not seeds:
-        raise ValueError(f"need n >= 2, per_seed >= 1 and some seeds, got {n}, {per_seed}, {seeds}")
-    return np.concatenate([np.random.default_rng(s).random((per_seed, n, n)) for s in seeds])
 
 
 def column_softmax(scores: ArrayLike) -> NDArray[np.float64]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...._validate import check_config_temperatures
+from ...._validate import TemperatureChecked
 from dataclasses import dataclass
 import numpy as np
 from .... import sinkhorn
@@ -10,9 +10,11 @@ from ....cache import disk_cached
 
 from .common import ALG1_TEMPERATURES, algorithm1_costs, clopper_pearson
 
+__all__ = ["Alg1Config", "Alg1Result", "alg1_experiment"]
+
 
 @dataclass(frozen=True)
-class Alg1Config:
+class Alg1Config(TemperatureChecked):
     """Algorithm 1 on ``blocks`` independent blocks of ``seeds_per_block * per_seed`` costs."""
 
     n: int = 64
@@ -27,9 +29,6 @@ class Alg1Config:
     def block_seeds(self, b: int) -> tuple[int, ...]:
         """Seeds of block ``b`` (block 0: the paper's 0-9)."""
         return tuple(range(b * self.seeds_per_block, (b + 1) * self.seeds_per_block))
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

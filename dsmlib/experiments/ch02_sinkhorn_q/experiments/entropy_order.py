@@ -10,6 +10,8 @@ from ....cache import disk_cached
 from .common import row_entropy
 from .spectra import attention_scores  # the chapter's score generator
 
+__all__ = ["EntropyOrderConfig", "EntropyOrderResult", "entropy_order_experiment", "two_token_example"]
+
 
 def two_token_example(a: float) -> tuple[float, float]:
     """Mean row entropy (Softmax, Sinkhorn) of S = [[0, 0], [0, -a]] in closed form."""

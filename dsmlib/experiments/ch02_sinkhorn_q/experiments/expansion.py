@@ -10,6 +10,17 @@ from ....cache import disk_cached
 
 from .common import column_softmax
 
+__all__ = [
+    "P4Config",
+    "P4Result",
+    "SketchConfig",
+    "SketchResult",
+    "first_order_coefficient",
+    "p4_experiment",
+    "p4_summary",
+    "sketch_experiment",
+]
+
 
 @dataclass(frozen=True)
 class P4Config:

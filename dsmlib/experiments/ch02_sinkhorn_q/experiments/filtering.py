@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...._validate import check_config_temperatures
+from ...._validate import TemperatureChecked
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -12,6 +12,26 @@ from ...._validate import as_square_batch, check_positive_scalar
 from ....cache import disk_cached
 
 from .common import algorithm1_costs, clopper_pearson, row_entropy
+
+__all__ = [
+    "AGG_LEVEL",
+    "AGG_MARGIN",
+    "AGG_TEMPERATURES",
+    "AggConfig",
+    "AggResult",
+    "GradConfig",
+    "GradResult",
+    "_CHUNK",
+    "_fd_errors",
+    "_gauge_solver",
+    "_lanczos_top",
+    "_power_direction",
+    "agg_experiment",
+    "agg_outcome",
+    "grad_experiment",
+    "jacobian_norm_bounds",
+    "sinkhorn_jacobian_apply",
+]
 
 
 #: seven temperatures, two per decade over HT Exp. 1's range [1e-2, 1e1]
@@ -24,7 +44,7 @@ AGG_LEVEL = 0.99
 
 # ============================================================== HT-AGG
 @dataclass(frozen=True)
-class AggConfig:
+class AggConfig(TemperatureChecked):
     """DSM vs row softmax on the same scores -d/T (HT Algorithm 1 costs)."""
 
     n: int = 64
@@ -37,9 +57,6 @@ class AggConfig:
     #: the same scores run to the tolerance: at T = 0.01 the slowest of the 1000 needs about
     #: 10,400 iterations, so this cap leaves every matrix doubly stochastic (checked, not assumed)
     dsm_n_iter: int = 100000
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -279,7 +296,7 @@ def _power_direction(M, T, n_power, rng):
 
 
 @dataclass(frozen=True)
-class GradConfig:
+class GradConfig(TemperatureChecked):
     """Forward norm and score Jacobian of Sinkhorn(-d/T) over temperature."""
 
     n: int = 64
@@ -298,9 +315,6 @@ class GradConfig:
     #: HT Algorithm 1 as written (the outputs the paper would use), for the premise "M is a DSM"
     alg1_n_iter: int = 200
     alg1_tol: float = 1e-6
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

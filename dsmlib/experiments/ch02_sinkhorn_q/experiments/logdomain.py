@@ -27,6 +27,16 @@ from .... import sinkhorn
 from ....cache import disk_cached
 from .spectra import attention_scores
 
+__all__ = [
+    "LogDomainConfig",
+    "LogDomainResult",
+    "UNDERFLOW_SPAN",
+    "log_iterates",
+    "logdomain_experiment",
+    "plain_iterates",
+]
+
+
 #: score span (max - min) above which some entry of e^{S - max S} is below the smallest normal
 #: float64 (2.2e-308): the plain iteration then computes with fewer digits, and from 745.1 on
 #: with exact zeros

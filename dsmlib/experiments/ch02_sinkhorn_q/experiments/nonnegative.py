@@ -10,6 +10,17 @@ from scipy.sparse.csgraph import connected_components, maximum_bipartite_matchin
 from ...._validate import as_square_batch, check_n_iter
 from ....cache import disk_cached
 
+__all__ = [
+    "SKA_KINDS",
+    "SkaConfig",
+    "SkaResult",
+    "_permute",
+    "alternating_normalisation",
+    "nonnegative_patterns",
+    "ska_experiment",
+    "ska_outcome",
+    "support_structure",
+]
 
 
 #: the four kinds of non-negative matrix tested

@@ -12,6 +12,26 @@ from ....cache import disk_cached
 from .common import row_entropy
 from .spectra import attention_scores, marginal_error_trace
 
+__all__ = [
+    "AttentionConfig",
+    "AttentionResult",
+    "CONV_TOLS",
+    "ExpansionConfig",
+    "ExpansionResult",
+    "QConfig",
+    "QResult",
+    "ScalingConfig",
+    "ScalingResult",
+    "_EXACT",
+    "_q_matrix",
+    "attention_experiment",
+    "expansion_experiment",
+    "loglog_slope",
+    "q_experiment",
+    "q_project_vec",
+    "scaling_experiment",
+]
+
 
 # ============================================================== RC-SK and RC-SHIFT
 @dataclass(frozen=True)

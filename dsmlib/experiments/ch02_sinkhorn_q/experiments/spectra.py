@@ -3,7 +3,7 @@ and the attention scores and marginal-error traces they use."""
 
 from __future__ import annotations
 
-from ...._validate import check_config_temperatures
+from ...._validate import TemperatureChecked
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -12,6 +12,20 @@ from ...._validate import as_square_batch, check_n_iter
 from ....cache import disk_cached
 
 from .common import TEMPERATURES, algorithm1_costs
+
+__all__ = [
+    "SpectralConfig",
+    "SpectralResult",
+    "SweepConfig",
+    "SweepResult",
+    "_SPEC_T",
+    "_depth_fixed",
+    "_depth_product",
+    "attention_scores",
+    "marginal_error_trace",
+    "spectral_experiment",
+    "sweep_experiment",
+]
 
 
 def marginal_error_trace(scores: ArrayLike, n_iter: int) -> NDArray[np.float64]:
@@ -81,7 +95,7 @@ def attention_scores(
 
 # ============================================================== HT Algorithm 1 sweep
 @dataclass(frozen=True)
-class SweepConfig:
+class SweepConfig(TemperatureChecked):
     """HT Exp. 1: Algorithm 1 at each temperature, R = len(seeds) * per_seed trials."""
 
     n: int = 64
@@ -90,9 +104,6 @@ class SweepConfig:
     per_seed: int = 100
     n_iter: int = 200
     tol: float = 1e-6
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -145,7 +156,7 @@ _SPEC_T = tuple(TEMPERATURES[i] for i in (0, 3, 6, 10, 15))
 
 
 @dataclass(frozen=True)
-class SpectralConfig:
+class SpectralConfig(TemperatureChecked):
     """Effective depth, non-normality and powers on V_perp at a subset of the sweep's temperatures."""
 
     n: int = 64
@@ -159,9 +170,6 @@ class SpectralConfig:
     max_depth: int = 2000
     x_seed: int = 20260
     product_seed: int = 20261
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

@@ -2,94 +2,22 @@
 
 from __future__ import annotations
 
-from .collapse import (
-    AffineConfig,
-    AffineResult,
-    CollapseConfig,
-    CollapseResult,
-    METHODS,
-    WedinConfig,
-    WedinResult,
-    _fit_percoord,
-    _replace_temps,
-    _sin,
-    _top_eigvec,
-    _top_right_2x2,
-    affine_experiment,
-    collapse_experiment,
-    collapse_pairs,
-    wedin_experiment,
-)
-from .common import (
-    SEEDS,
-    TEMPS,
-    _dsm_batch,
-    clopper_pearson,
-    dsm_batch,
-    unit_detail,
-)
-from .e2 import (
-    E2Config,
-    E2Result,
-    _cluster_mean,
-    _pairs,
-    e2_prereg_experiment,
-    e2_stats,
-)
-from .escape import (
-    ESCAPE,
-    EscapeConfig,
-    EscapeResult,
-    MIXERS,
-    MIXER_LABELS,
-    TRAP,
-    block_cosines,
-    escape_experiment,
-    escape_status,
-    median_ci,
-    softmax_batch,
-)
-from .irrev import (
-    COND_MAX,
-    IrrevConfig,
-    IrrevResult,
-    LOST,
-    REC_TOL,
-    _matched,
-    detail_basis,
-    irrev_experiment,
-    lmmse_recovered_fraction,
-)
-from .proof import (
-    E2_ALPHA,
-    E2_DIST_MARGIN,
-    E2_DIST_MARGIN_COHERENT,
-    E2_DSMS,
-    E2_MEAN_MARGIN,
-    E2_PAIRS,
-    E2_SD_MARGIN,
-    E2_T_HIGH,
-    E2_T_LOW,
-    ProofConfig,
-    ProofResult,
-    lemma3_step2_failure,
-    proof_steps,
-    theorem1_proof_experiment,
-)
-from .snr import (
-    Lemma3Config,
-    Lemma3Result,
-    LevyConfig,
-    LevyResult,
-    SNRConfig,
-    SNRResult,
-    Theorem1Config,
-    Theorem1Result,
-    _ratio_2d,
-    lemma3_experiment,
-    lemma3_sup,
-    levy_experiment,
-    snr_experiment,
-    theorem1_cells,
-    theorem1_experiment,
-)
+from . import collapse, common, e2, escape, irrev, proof, snr
+from .collapse import *  # noqa: F401,F403
+from .common import *  # noqa: F401,F403
+from .e2 import *  # noqa: F401,F403
+from .escape import *  # noqa: F401,F403
+from .irrev import *  # noqa: F401,F403
+from .proof import *  # noqa: F401,F403
+from .snr import *  # noqa: F401,F403
+
+__all__ = [
+    *collapse.__all__,
+    *common.__all__,
+    *e2.__all__,
+    *escape.__all__,
+    *irrev.__all__,
+    *proof.__all__,
+    *snr.__all__,
+]
+

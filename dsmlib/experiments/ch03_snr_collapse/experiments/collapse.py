@@ -11,6 +11,25 @@ from ....noise import cosine, expected_projected_noise_norm, gaussian_noise, snr
 
 from .common import SEEDS, TEMPS, dsm_batch, unit_detail
 
+__all__ = [
+    "AffineConfig",
+    "AffineResult",
+    "CollapseConfig",
+    "CollapseResult",
+    "METHODS",
+    "WedinConfig",
+    "WedinResult",
+    "_fit_percoord",
+    "_replace_temps",
+    "_sin",
+    "_top_eigvec",
+    "_top_right_2x2",
+    "affine_experiment",
+    "collapse_experiment",
+    "collapse_pairs",
+    "wedin_experiment",
+]
+
 
 # ----------------------------------------------------------------------------- Exp. 2
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from numpy.typing import NDArray
 from scipy import stats
 from .... import center, random_dsm
 
+__all__ = ["SEEDS", "TEMPS", "_dsm_batch", "clopper_pearson", "dsm_batch", "unit_detail"]
 
 
 SEEDS: tuple[int, ...] = tuple(range(10))

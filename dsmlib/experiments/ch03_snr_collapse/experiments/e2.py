@@ -23,6 +23,8 @@ from .proof import (
     E2_T_LOW,
 )
 
+__all__ = ["E2Config", "E2Result", "_cluster_mean", "_pairs", "e2_prereg_experiment", "e2_stats"]
+
 
 @dataclass(frozen=True)
 class E2Config:

@@ -29,10 +29,26 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 from .... import center, layer_norm, row_softmax, sigma2
+from ....algorithm1 import algorithm1_costs
 from ....cache import disk_cached
 from ....noise import gaussian_noise, snr
 
 from .common import SEEDS, TEMPS, dsm_batch, unit_detail
+
+__all__ = [
+    "ESCAPE",
+    "EscapeConfig",
+    "EscapeResult",
+    "MIXERS",
+    "MIXER_LABELS",
+    "TRAP",
+    "block_cosines",
+    "escape_experiment",
+    "escape_status",
+    "median_ci",
+    "softmax_batch",
+]
+
 
 #: the mixers compared, in the order of the result's first axis
 MIXERS: tuple[str, ...] = ("dsm", "scaled", "softmax", "free")
@@ -94,8 +110,7 @@ def softmax_batch(n: int, temperature: float, seeds: tuple[int, ...], per_seed: 
     """
     if temperature <= 0 or not np.isfinite(temperature):
         raise ValueError(f"temperature must be finite and > 0, got {temperature!r}")
-    d = np.concatenate([np.random.default_rng(s).random((per_seed, n, n)) for s in seeds])
-    return row_softmax(-d / temperature)
+    return row_softmax(-algorithm1_costs(n, seeds, per_seed) / temperature)
 
 
 def block_cosines(A: NDArray, x: NDArray, x2: NDArray, xi: NDArray, xi2: NDArray, nu: float) -> tuple[NDArray, NDArray]:

@@ -11,6 +11,18 @@ from ....noise import gaussian_noise
 
 from .common import SEEDS, TEMPS, dsm_batch, unit_detail
 
+__all__ = [
+    "COND_MAX",
+    "IrrevConfig",
+    "IrrevResult",
+    "LOST",
+    "REC_TOL",
+    "_matched",
+    "detail_basis",
+    "irrev_experiment",
+    "lmmse_recovered_fraction",
+]
+
 
 #: a condition number above this makes float64 inversion lose every significant digit
 #: beyond about 4 (1e-16 * 1e12): "not reversible in practice"

@@ -13,6 +13,23 @@ from ....noise import expected_projected_noise_norm, gaussian_noise, sphere_coor
 from .common import SEEDS, clopper_pearson, dsm_batch, unit_detail
 from .snr import lemma3_sup
 
+__all__ = [
+    "E2_ALPHA",
+    "E2_DIST_MARGIN",
+    "E2_DIST_MARGIN_COHERENT",
+    "E2_DSMS",
+    "E2_MEAN_MARGIN",
+    "E2_PAIRS",
+    "E2_SD_MARGIN",
+    "E2_T_HIGH",
+    "E2_T_LOW",
+    "ProofConfig",
+    "ProofResult",
+    "lemma3_step2_failure",
+    "proof_steps",
+    "theorem1_proof_experiment",
+]
+
 
 @dataclass(frozen=True)
 class ProofConfig:

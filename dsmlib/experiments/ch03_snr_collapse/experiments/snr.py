@@ -12,6 +12,24 @@ from ....noise import cosine, expected_projected_noise_norm, gaussian_noise, nor
 
 from .common import SEEDS, TEMPS, clopper_pearson, dsm_batch, unit_detail
 
+__all__ = [
+    "Lemma3Config",
+    "Lemma3Result",
+    "LevyConfig",
+    "LevyResult",
+    "SNRConfig",
+    "SNRResult",
+    "Theorem1Config",
+    "Theorem1Result",
+    "_ratio_2d",
+    "lemma3_experiment",
+    "lemma3_sup",
+    "levy_experiment",
+    "snr_experiment",
+    "theorem1_cells",
+    "theorem1_experiment",
+]
+
 
 # ----------------------------------------------------------------------------- Lemma 3
 def lemma3_sup(r: NDArray | float) -> NDArray[np.float64]:

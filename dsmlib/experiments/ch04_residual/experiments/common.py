@@ -6,6 +6,20 @@ import numpy as np
 from numpy.typing import NDArray
 from ..._format import sig as _sig
 
+__all__ = [
+    "ARCHS",
+    "PAIRED",
+    "SATURATION_THRESHOLD",
+    "VARIANTS",
+    "_Q",
+    "_boot_growth",
+    "_pct",
+    "_pool_index",
+    "_tex",
+    "growth_ratio",
+    "make_inputs",
+    "variant_index",
+]
 
 
 #: architectures: residual flag, post-LayerNorm flag, centring flag ('+C': re-centre after

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...._validate import check_config_temperatures
+from ...._validate import TemperatureChecked
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
@@ -23,10 +23,26 @@ from .common import (
 )
 from ....algorithm1 import algorithm1_batch
 
+__all__ = [
+    "DeepConfig",
+    "DeepResult",
+    "ESC_COLS",
+    "EscapeConfig",
+    "EscapeResult",
+    "HIGH_ENTROPY_SIGMA2",
+    "MIXINGS",
+    "PERP_SKIP",
+    "deep_experiment",
+    "effective_depth",
+    "escape_experiment",
+    "measured_depth",
+    "saturation_table",
+]
+
 
 # ----------------------------------------------------------------------------- deep networks
 @dataclass(frozen=True)
-class DeepConfig:
+class DeepConfig(TemperatureChecked):
     """Deep DSM networks (HT Sec. 4) at the paper's sizes."""
 
     n: int = 64
@@ -39,9 +55,6 @@ class DeepConfig:
     n_iter: int = 200
     tol: float = 1e-6
     seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)
@@ -189,7 +202,7 @@ PERP_SKIP = (("skip+C", "identity", "perp"), ("skip+LN", "identity", "perp"), ("
 
 # ----------------------------------------------------------------------------- escape routes
 @dataclass(frozen=True)
-class EscapeConfig:
+class EscapeConfig(TemperatureChecked):
     """Escape routes of HT Sec. 6 at one high-entropy temperature."""
 
     n: int = 64
@@ -198,9 +211,6 @@ class EscapeConfig:
     temperature: float = 0.3
     pool: int = 2000
     seed: int = 2
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 MIXINGS = ("DSM", "DSM, alpha=1/sigma2", "Gaussian", "row-softmax")

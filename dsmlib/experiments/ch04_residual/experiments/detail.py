@@ -21,14 +21,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .... import sigma2
-from ...._validate import check_config_temperatures
+from ...._validate import TemperatureChecked
 from ....cache import disk_cached
 from ....algorithm1 import algorithm1_batch
 from .common import _Q, _pool_index, make_inputs
 
+__all__ = [
+    "ACC_RATIO",
+    "ACC_ROUNDING",
+    "DetailDecayConfig",
+    "DetailDecayResult",
+    "detail_decay_experiment",
+    "detail_rates",
+]
+
 
 @dataclass(frozen=True)
-class DetailDecayConfig:
+class DetailDecayConfig(TemperatureChecked):
     """HT-ACC at the paper's sizes: ``trials`` mean-free inputs through ``depth`` DSM layers."""
 
     n: int = 64
@@ -39,9 +48,6 @@ class DetailDecayConfig:
     n_iter: int = 200
     tol: float = 1e-6
     seed: int = 6
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 @dataclass(frozen=True)

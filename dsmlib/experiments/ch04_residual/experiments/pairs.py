@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...._validate import check_config_temperatures
+from ...._validate import TemperatureChecked
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
@@ -14,10 +14,22 @@ from ....cache import disk_cached
 
 from .common import make_inputs
 
+__all__ = [
+    "NoisyPairConfig",
+    "NoisyPairResult",
+    "RES_ARCHS",
+    "RES_COLLAPSE_MARGIN",
+    "RES_KEEP_LEVEL",
+    "RES_KEYS",
+    "cluster_ci",
+    "noisy_pair_experiment",
+    "skip_pair_law",
+]
+
 
 # ----------------------------------------------------------------------------- HT-RES
 @dataclass(frozen=True)
-class NoisyPairConfig:
+class NoisyPairConfig(TemperatureChecked):
     r"""HT-RES: two similar inputs through deep noisy LN networks with and without skips.
 
     Four blocks (:data:`RES_ARCHS`), where skip, noise and LN sit differently: the book's
@@ -40,9 +52,6 @@ class NoisyPairConfig:
     n_iter: int = 200
     tol: float = 1e-6
     seed: int = 4
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 #: HT-RES pre-registration: "collapsed" = 95% CI of the mean cosine inside (-margin, margin)

@@ -11,6 +11,19 @@ from ....cache import disk_cached
 from ....attention import prefix_products, random_attention_scores
 from ...ch05_rank_decay.experiments import RandomProductsConfig
 
+__all__ = [
+    "MIXTURE_FACTOR",
+    "PathConfig",
+    "PathResult",
+    "RESIDUAL_FLOOR",
+    "_C5",
+    "decay_rates",
+    "mixture_prediction",
+    "mixture_rates",
+    "mixture_table",
+    "path_experiment",
+    "skip_tests",
+]
 
 
 #: chapter 5's random attention-like products (sizes and score scales), shared with RC-SKIP

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...._validate import check_config_temperatures
+from ...._validate import TemperatureChecked
 from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
@@ -12,10 +12,28 @@ from ....cache import disk_cached
 from .common import _Q, make_inputs
 from ....algorithm1 import algorithm1_batch
 
+__all__ = [
+    "DECOR_DEG",
+    "FIT_WINDOW",
+    "GROW_BETA",
+    "IdentityDepthConfig",
+    "IdentityDepthResult",
+    "PRACTICAL_DEPTH",
+    "STOP_BETA",
+    "THETA_ID_DEG",
+    "WalkFit",
+    "_angles",
+    "_checkpoints",
+    "_crossing",
+    "identity_depth_experiment",
+    "identity_depth_law",
+    "walk_fits",
+]
+
 
 # ----------------------------------------------------------------------------- HT-DEEP at depth
 @dataclass(frozen=True)
-class IdentityDepthConfig:
+class IdentityDepthConfig(TemperatureChecked):
     r"""HT-DEEP at depth: skip networks :math:`x_{\ell+1} = \mathrm N(x_\ell + M_\ell x_\ell)`.
 
     ``fresh``: an independent Algorithm-1 DSM at every layer, ``networks`` independent
@@ -36,9 +54,6 @@ class IdentityDepthConfig:
     n_iter: int = 200
     tol: float = 1e-6
     seed: int = 5
-
-    def __post_init__(self) -> None:
-        check_config_temperatures(self)
 
 
 #: HT-DEEP pre-registration: "effectively the identity" = median angle to the input below this

@@ -2,82 +2,14 @@
 
 from __future__ import annotations
 
-from .collapse import (
-    CollapseConfig,
-    CollapseResult,
-    EstimatorCheck,
-    INITS,
-    LambdaConfig,
-    LambdaResult,
-    MIN_DEPTHS,
-    _first_order_transitions,
-    _score_singular_values,
-    collapse_depths,
-    collapse_experiment,
-    collapse_exponent,
-    collapse_fit,
-    estimator_check,
-    init_weights,
-    lambda_experiment,
-    pooled_exponent,
-    synthetic_cubic_collapse,
-)
-from .products import (
-    AIC_MARGIN,
-    FLOOR,
-    LawFit,
-    METHODS,
-    PathConfig,
-    PathResult,
-    RATE_TOL,
-    RandomProductsConfig,
-    RandomProductsResult,
-    RateComparison,
-    _normalise,
-    _t,
-    compare_rates,
-    decay_rates,
-    fit_laws,
-    path_sampling_experiment,
-    random_products_experiment,
-    spec_norm,
-)
-from .theorems import (
-    BoundSummary,
-    CUBIC_TOL,
-    LINEAR_AMAX,
-    RELIABLE_AMAX,
-    SANDecayConfig,
-    SANDecayResult,
-    THEOREM4_CONFIG,
-    THEOREM5_CONFIG,
-    Theorem1Config,
-    Theorem1Result,
-    Theorem2Config,
-    Theorem2Result,
-    VIOL_RTOL,
-    _aligned_instances,
-    _aligned_weights,
-    bound_summary,
-    cross_ratio_spread,
-    cubic_exponent,
-    rho_exponent,
-    san_decay_experiment,
-    san_residual_trace,
-    theorem1_experiment,
-    theorem2_experiment,
-    theorem4_experiment,
-    theorem5_experiment,
-)
-from .collapse import LOCAL_STEP, decrement_ratios, local_exponents  # noqa: E402
-from .mixing import (  # noqa: E402
-    LambdaDependenceConfig,
-    LambdaDependenceResult,
-    MixingConfig,
-    MixingResult,
-    frobenius_lambda,
-    lambda_dependence_experiment,
-    mixing_experiment,
-)
-from .products import SANSize, rate_ratios  # noqa: E402
-from .theorems import san_layer  # noqa: E402
+from . import collapse, products, theorems, mixing
+from .collapse import *  # noqa: F401,F403
+from .products import *  # noqa: F401,F403
+from .theorems import *  # noqa: F401,F403
+from .collapse import *  # noqa: F401,F403
+from .mixing import *  # noqa: F401,F403
+from .products import *  # noqa: F401,F403
+from .theorems import *  # noqa: F401,F403
+
+__all__ = [*collapse.__all__, *products.__all__, *theorems.__all__, *mixing.__all__]
+

@@ -14,6 +14,30 @@ from ....projections import layer_norm, res
 from .products import LawFit, fit_laws, spec_norm
 from .theorems import LINEAR_AMAX, RELIABLE_AMAX, san_layer, san_residual_trace
 
+__all__ = [
+    "CollapseConfig",
+    "CollapseResult",
+    "EstimatorCheck",
+    "INITS",
+    "LOCAL_STEP",
+    "LambdaConfig",
+    "LambdaResult",
+    "MIN_DEPTHS",
+    "_first_order_transitions",
+    "_score_singular_values",
+    "collapse_depths",
+    "collapse_experiment",
+    "collapse_exponent",
+    "collapse_fit",
+    "decrement_ratios",
+    "estimator_check",
+    "init_weights",
+    "lambda_experiment",
+    "local_exponents",
+    "pooled_exponent",
+    "synthetic_cubic_collapse",
+]
+
 
 # ---------------------------------------------------------------------------------------
 # RC-T2S: the shape of the collapse, apart from the constant

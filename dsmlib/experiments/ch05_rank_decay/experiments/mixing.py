@@ -15,6 +15,16 @@ from ....sinkhorn import sinkhorn
 from .collapse import init_weights
 from .products import FLOOR, decay_rates, spec_norm
 
+__all__ = [
+    "LambdaDependenceConfig",
+    "LambdaDependenceResult",
+    "MixingConfig",
+    "MixingResult",
+    "frobenius_lambda",
+    "lambda_dependence_experiment",
+    "mixing_experiment",
+]
+
 
 # ---------------------------------------------------------------------------------------
 # RC-MIX: products of doubly stochastic matrices converge to J/n, at what rate per factor

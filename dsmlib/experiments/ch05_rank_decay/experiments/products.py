@@ -20,6 +20,28 @@ from ....cache import disk_cached
 from ....sinkhorn import row_softmax, sinkhorn
 from ....spectra import rank_one_residual
 
+__all__ = [
+    "AIC_MARGIN",
+    "FLOOR",
+    "LawFit",
+    "METHODS",
+    "PathConfig",
+    "PathResult",
+    "RATE_TOL",
+    "RandomProductsConfig",
+    "RandomProductsResult",
+    "RateComparison",
+    "SANSize",
+    "_normalise",
+    "_t",
+    "compare_rates",
+    "decay_rates",
+    "fit_laws",
+    "path_sampling_experiment",
+    "random_products_experiment",
+    "rate_ratios",
+    "spec_norm",
+]
 
 
 METHODS = ("softmax", "sinkhorn")

@@ -12,6 +12,35 @@ from ....sinkhorn import sinkhorn
 
 from .products import METHODS, DepthResidual, SANSize, random_san, spec_norm
 
+__all__ = [
+    "BoundSummary",
+    "CUBIC_TOL",
+    "LINEAR_AMAX",
+    "RELIABLE_AMAX",
+    "SANDecayConfig",
+    "SANDecayResult",
+    "THEOREM4_CONFIG",
+    "THEOREM5_CONFIG",
+    "Theorem1Config",
+    "Theorem1Result",
+    "Theorem2Config",
+    "Theorem2Result",
+    "VIOL_RTOL",
+    "_aligned_instances",
+    "_aligned_weights",
+    "bound_summary",
+    "cross_ratio_spread",
+    "cubic_exponent",
+    "rho_exponent",
+    "san_decay_experiment",
+    "san_layer",
+    "san_residual_trace",
+    "theorem1_experiment",
+    "theorem2_experiment",
+    "theorem4_experiment",
+    "theorem5_experiment",
+]
+
 
 # ---------------------------------------------------------------------------------------
 # Pure SAN residual decay (X-dependent attention)
