@@ -2,6 +2,10 @@ r"""Train the ViT of :mod:`dsmlib.trained.model` with JAX + optax (optional extr
 
 ``python -m dsmlib.trained.train --dataset mnist --normalisation sinkhorn --seed 0 --core 0``
 
+``--setting sinkformers`` trains in Sinkformers' own MNIST setting instead (:data:`SETTINGS`:
+1 layer, 1 head, attention-only, lr 2e-3, batch 10, 30 epochs; RC-DS's registered second
+reading), as ``mnist_sfsetting_<normalisation>_s<seed>``.
+
 Deterministic and single-threaded: when run as a script, the process is pinned to one CPU
 (``os.sched_setaffinity``) and ``XLA_FLAGS`` is set *before* JAX is imported (XLA_FLAGS alone
 does not make XLA single-threaded; the affinity does). Initialisation uses
