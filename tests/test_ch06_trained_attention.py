@@ -153,6 +153,84 @@ def test_rc_ds_flips():
     assert (v.verdict, v.severity) == ("refuted", "conclusion")
 
 
+def _sf_runs(k: int = 8, *, trend: float = 0.0, beyond: float = 0.0, spread: float = 0.05) -> tuple:
+    """``k`` synthetic runs of RC-DS's second reading: per run, ln c(30)/c(1) with mean ``trend``
+    and ln(c_trained / c_shuffled) with mean ``beyond``, both with run-to-run SD ``spread``."""
+    base = np.linspace(-1.0, 1.0, k)[np.argsort(np.arange(k) * 5 % k)]
+    base = base / base.std(ddof=1)
+    out = []
+    for s in range(k):
+        t, b = trend + spread * base[s], beyond + spread * base[::-1][s]
+        hist = np.concatenate([[0.05], 0.3 * np.exp(t * np.linspace(0.0, 1.0, 30))])  # epoch 0 untrained
+        out.append(en.SettingSummary(
+            name=en.sinkformers_names()[s], seed=s, sha256="0" * 64, n_test=10, acc=0.9, acc_log=0.9,
+            col_dev=0.2 * np.exp(b), col_dev_shuffled=0.2, hist_col_dev=hist, cpu_s=12.0, wall_s=12.0))
+    return tuple(out)
+
+
+def _with_sf(r: en.EnsembleResult, runs: tuple) -> en.EnsembleResult:
+    return dataclasses.replace(r, sinkformers=runs)
+
+
+@pytest.mark.parametrize("trend, beyond, expected, spread", [
+    (-0.5, -0.5, "confirmed", 0.05),   # more doubly stochastic after epoch 1 and than the same-sharpness null
+    (0.5, 0.5, "refuted", 0.05),       # less doubly stochastic: the main part (trend) opposes
+    (-0.5, 0.5, "qualified", 0.05),    # trend holds, but no more doubly stochastic than the null
+    (0.0, -0.5, "refuted", 0.05),      # no trend: equivalent to none within 1 SD (TOST)
+    (-0.5, -0.5, "inconclusive", 1.0),  # a trend half an SD of the runs: undecided at 8 runs
+])
+def test_rc_ds_second_reading_flips(trend, beyond, expected, spread):
+    """RC-DS's second reading (Sinkformers' setting) is computed from its runs and can come out
+    either way; it is shown beside the headline and never changes it."""
+    base = _result()
+    head = checks.check_rc_ds(base)
+    v = checks.check_rc_ds(_with_sf(base, _sf_runs(trend=trend, beyond=beyond, spread=spread)))
+    assert (v.verdict, v.severity) == (head.verdict, head.severity)
+    own = [r for r in v.readings if r.papers_own]
+    second = [r for r in v.readings if not r.papers_own]
+    assert len(own) == 1 and own[0].verdict == v.verdict and "RC's ViT" in own[0].name
+    assert len(second) == 1 and second[0].verdict == expected and "Sinkformers" in second[0].name
+    assert "Second reading" in v.evidence and f"this reading alone: {expected}." in v.evidence
+    got = prereg.rc_ds_sinkformers(_with_sf(base, _sf_runs(trend=trend, beyond=beyond, spread=spread)))
+    assert got[0] == expected
+
+
+def test_rc_ds_second_reading_against_a_refuted_headline():
+    """A confirmed second reading beside a refuted headline: the headline follows the registered
+    (paper's own) reading."""
+    def away(m):
+        h = m.hist_col_dev * np.linspace(1.0, 2.0, m.hist_col_dev.size)
+        return dataclasses.replace(m, hist_col_dev=h, col_dev=2.0 * m.col_dev_shuffled)
+
+    v = checks.check_rc_ds(_with_sf(_result(softmax=away), _sf_runs(trend=-0.5, beyond=-0.5)))
+    assert v.verdict == "refuted"
+    assert [r.verdict for r in v.readings] == ["refuted", "confirmed"]
+
+
+def test_rc_ds_second_reading_needs_its_eight_runs():
+    """With fewer than the 8 registered runs the reading is shown but decides nothing; with none
+    it is absent and the evidence says so."""
+    v = checks.check_rc_ds(_with_sf(_result(), _sf_runs(3, trend=-0.5, beyond=-0.5)))
+    assert [r.verdict for r in v.readings if not r.papers_own] == ["inconclusive"]
+    assert "3 of the 8 registered runs stored" in v.evidence
+    v0 = checks.check_rc_ds(_result())
+    assert v0.readings == () and "no run stored" in v0.evidence
+    assert prereg.rc_ds_sinkformers(_result()) is None
+
+
+def test_rc_ds_pieces_are_shared():
+    """The reading's per-model numbers are the headline's functions: the trend from epoch 1 (epoch 0
+    ignored) and the row-shuffle null of :func:`col_deviation` with ``default_rng(seed)``."""
+    assert prereg.ds_trend(np.array([9.0, 0.4, 0.3, 0.2])) == pytest.approx(np.log(0.5))
+    assert np.isnan(prereg.ds_trend(np.array([0.1, 0.2])))
+    A = tm.log_sinkhorn(np.random.default_rng(3).normal(size=(1, 5, 1, 6, 6)) * 3, 1)
+    c, cs = en.ds_deviations(A, 0)
+    assert c == pytest.approx(float(en.col_deviation(A).mean()))
+    assert cs == pytest.approx(float(en.col_deviation(en.shuffle_rows(A, np.random.default_rng(0))).mean()))
+    assert en.ds_deviations(A, 0) == (c, cs)
+    np.testing.assert_array_equal(en.history_col_dev({"col_dev": [[1.0, 3.0], [2.0, 2.0]]}), [2.0, 2.0])
+
+
 def test_rc_gt_flips():
     assert checks.check_rc_gt(_result()).verdict == "qualified"  # faster than random; paths exponential
 
@@ -196,6 +274,38 @@ def test_numpy_forward_reproduces_the_training_log():
         sp = tdata.load(entry["dataset"])
         acc = float(np.mean(tm.forward(params, mc, sp.x_test).logits.argmax(-1) == sp.y_test))
         assert abs(acc - entry["final_test_acc"]) <= 1.0 / len(sp.y_test) + 1e-12
+
+
+def test_ensemble_and_sinkformers_runs_are_apart():
+    """Chapter 6's ensemble sees exactly the 32 registered models; the 8 runs of RC-DS's second
+    reading are stored beside them under their own names, attention-only, 1 layer, 1 head."""
+    man = tm.read_manifest()
+    reg = en.stored_models()
+    sf = en.stored_sinkformers_models()
+    if len(reg) < 32 or len(sf) < 8:
+        pytest.skip("the registered ensemble or the Sinkformers-setting runs are not all stored")
+    assert len(reg) == 32 and not set(reg) & set(sf)
+    assert all("sfsetting" not in n for n in reg)
+    for name in sf:
+        e = man[name]
+        c = tm.ViTConfig(**e["config"])
+        assert (c.attention_only, c.n_layers, c.heads, c.normalisation) == (True, 1, 1, "softmax")
+        tr = e["train"]
+        assert (tr["lr"], tr["batch"], tr["epochs"], e["setting"]) == (2e-3, 10, 30, "sinkformers")
+        assert len(json_hist(name)["col_dev"]) == 31  # epoch 0 (untrained) and 30 epochs
+    assert all("attention_only" not in man[n]["config"] for n in reg)  # written before the switch
+    m = en.setting_summary(sf[0])
+    assert m.n_test == 1000 and abs(m.acc - m.acc_log) <= 1e-3 + 1e-12  # numpy forward = training log
+    assert m.hist_col_dev.shape == (31,)
+
+
+def json_hist(name: str) -> dict:
+    return tm.load_model(name)[2]["history"]["data"]
+
+
+def test_setting_names_agree_with_the_trainer():
+    train = pytest.importorskip("dsmlib.trained.train")
+    assert en.sinkformers_names() == tuple(train.setting_name("sinkformers", "softmax", s) for s in en.SEEDS)
 
 
 def test_registration_precedes_new_weights():

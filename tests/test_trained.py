@@ -64,6 +64,26 @@ def test_forward_settings_shapes():
         tm.ViTConfig(normalisation="sparsemax")
 
 
+def test_attention_only_switch():
+    """An attention-only model has no feed-forward parameters and its forward never runs one;
+    a config without the key (every manifest entry written before it existed) is a full model."""
+    kw = dict(normalisation="softmax", n_layers=2, d_model=8, heads=1, d_head=8, n_patches=4, patch_dim=4)
+    full, ao = tm.ViTConfig(**kw), tm.ViTConfig(**kw, attention_only=True)
+    assert set(tm.param_shapes(full)) - set(tm.param_shapes(ao)) == set(tm.FF_KEYS)
+    assert {k: v for k, v in tm.param_shapes(full).items() if k not in tm.FF_KEYS} == tm.param_shapes(ao)
+    old = {k: v for k, v in full.to_dict().items() if k != "attention_only"}
+    assert tm.ViTConfig(**old) == full and not full.attention_only
+    p = _random_params(ao)
+    x = np.random.default_rng(1).normal(size=(3, 4, 4))
+    a, b = tm.forward(p, ao, x, record=True), tm.forward(p, ao, x, ff=False, record=True)
+    np.testing.assert_array_equal(a.logits, b.logits)
+    np.testing.assert_array_equal(a.outputs, b.outputs)
+    # by hand: x + MHA(LN(x)) per layer, final LN and head on the CLS token
+    pf = _random_params(full)
+    pf.update({k: p[k] for k in p})
+    np.testing.assert_array_equal(tm.forward(pf, full, x, ff=False).logits, a.logits)
+
+
 def test_stored_weights_verify():
     man = tm.read_manifest()
     if not man:
@@ -176,3 +196,57 @@ def test_shuffled_col_deviation_equals_the_materialised_shuffle():
         _kernels.ENABLED = old
     # a different stream gives a different null (the test can fail)
     assert not np.array_equal(E.shuffled_col_deviation(P, np.random.default_rng(1)), ref)
+
+
+def test_attention_only_training(tiny):
+    """The attention-only ViT trains bit-reproducibly without feed-forward parameters, and the
+    numpy forward gives the JAX forward's attention and logits."""
+    train, tc = tiny
+    ao = train.TrainConfig(**{**tc.__dict__, "normalisation": "softmax", "attention_only": True})
+    p1, c1, h1 = train.train(ao, log=lambda s: None)
+    p2, _, h2 = train.train(ao, log=lambda s: None)
+    assert c1.attention_only and set(p1) == set(tm.param_shapes(c1)) and not set(tm.FF_KEYS) & set(p1)
+    for k in p1:
+        np.testing.assert_array_equal(p1[k], p2[k])
+    assert h1["train_loss"] == h2["train_loss"] and len(h1["col_dev"]) == 2
+    x = data.load("digits").x_test[:20].astype(np.float32)
+    lj, Pj = train.jax_forward({k: jax.numpy.asarray(v) for k, v in p1.items()}, c1, x, record=True)
+    out = tm.forward({k: v.astype(np.float64) for k, v in p1.items()}, c1, x.astype(np.float64), record=True)
+    np.testing.assert_allclose(np.asarray(Pj), out.attention, atol=2e-5)
+    np.testing.assert_allclose(np.asarray(lj), out.logits, atol=2e-4, rtol=1e-4)
+
+
+def test_sinkformers_setting_cli(tmp_path, monkeypatch):
+    """``--setting sinkformers`` fixes the registered recipe and names its models apart from the
+    ensemble; a conflicting ``--dataset`` is refused; the regeneration command names the setting."""
+    from dsmlib.trained import train
+
+    tc = train.setting_config("sinkformers", "softmax", 3)
+    assert (tc.dataset, tc.n_layers, tc.heads, tc.attention_only, tc.lr, tc.batch, tc.epochs) == (
+        "mnist", 1, 1, True, 2e-3, 10, 30)
+    assert train.setting_name("sinkformers", "softmax", 3) == "mnist_sfsetting_softmax_s3"
+    with pytest.raises(SystemExit):
+        train.main(["--setting", "sinkformers", "--dataset", "digits", "--normalisation", "softmax"])
+    with pytest.raises(SystemExit):
+        train.main(["--normalisation", "softmax"])  # no data set and no setting
+    with pytest.raises(ValueError, match="setting"):
+        train.setting_config("nope", "softmax", 0)
+    got = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_train(tc, log):  # record the recipe main() builds, train nothing
+        got["tc"] = tc
+        raise Stop
+
+    monkeypatch.setattr(train, "train", fake_train)
+    with pytest.raises(Stop):
+        train.main(["--setting", "sinkformers", "--normalisation", "softmax", "--seed", "2",
+                    "--max-steps", "1"])
+    assert got["tc"] == train.setting_config("sinkformers", "softmax", 2, max_steps=1)
+    entry = {"dataset": "mnist", "normalisation": "softmax", "seed": 2, "setting": "sinkformers"}
+    assert tm._regenerate("mnist_sfsetting_softmax_s2", entry).endswith(
+        "--dataset mnist --normalisation softmax --seed 2 --setting sinkformers")
+    plain = {"dataset": "mnist", "normalisation": "softmax", "seed": 2}
+    assert "--setting" not in tm._regenerate("mnist_softmax_s2", plain)

@@ -13,7 +13,8 @@ counts these as "iterations", so their "50 iterations" are 25 row and 25 column
 normalisations, the last one a column normalisation).
 
 The four inference settings of RC Sec. 4 (without retraining): ``skip=False`` drops every
-residual addition, ``ff=False`` omits the feed-forward sub-block.
+residual addition, ``ff=False`` omits the feed-forward sub-block. An ``attention_only`` model
+(Sinkformers' MNIST ViT) has no feed-forward sub-block and no feed-forward parameters.
 
 Weights are stored as float32 ``.npz`` under :data:`WEIGHTS_DIR` (or ``$DSMLIB_WEIGHTS_DIR``,
 :func:`weights_dir`) with a ``manifest.json``
@@ -64,6 +65,9 @@ class ViTConfig:
     patch_dim: int = 49
     n_classes: int = 10
     n_half_steps: int = 50
+    #: no feed-forward sub-block and no FF parameters (Sinkformers' attention-only MNIST ViT);
+    #: manifest entries written before this field existed lack it (False)
+    attention_only: bool = False
 
     def __post_init__(self) -> None:
         if self.normalisation not in NORMALISATIONS:
@@ -80,16 +84,24 @@ class ViTConfig:
         return asdict(self)
 
 
+#: the feed-forward sub-block's parameters (absent from an ``attention_only`` model)
+FF_KEYS = ("ln2_g", "ln2_b", "w1", "b1", "w2", "b2")
+
+
 def param_shapes(c: ViTConfig) -> dict[str, tuple[int, ...]]:
     """Name -> shape of every parameter (layer parameters stacked on a leading ``n_layers`` axis)."""
     L, d, hd, f = c.n_layers, c.d_model, c.heads * c.d_head, c.ff_mult * c.d_model
-    return {
+    shapes = {
         "patch_w": (c.patch_dim, d), "patch_b": (d,), "cls": (d,), "pos": (c.n_tokens, d),
         "ln1_g": (L, d), "ln1_b": (L, d), "wq": (L, d, hd), "wk": (L, d, hd), "wv": (L, d, hd),
         "wo": (L, hd, d), "bo": (L, d), "ln2_g": (L, d), "ln2_b": (L, d),
         "w1": (L, d, f), "b1": (L, f), "w2": (L, f, d), "b2": (L, d),
         "lnf_g": (d,), "lnf_b": (d,), "head_w": (d, c.n_classes), "head_b": (c.n_classes,),
     }
+    if c.attention_only:  # no feed-forward sub-block: no ln2, w1, b1, w2, b2
+        for k in FF_KEYS:
+            del shapes[k]
+    return shapes
 
 
 # ---------------------------------------------------------------------------------------
@@ -218,6 +230,7 @@ def forward(
     ``"attention"``, ``"outputs"``) to arrays of shape (n_layers, B, ...) that the record is
     written into (e.g. a slice of a caller's array or a reused buffer; values are cast to
     their dtype) and returned as."""
+    ff = ff and not c.attention_only  # an attention-only model has no feed-forward sub-block
     x = np.asarray(x, dtype=dtype)
     if x.ndim != 3 or x.shape[1:] != (c.n_patches, c.patch_dim):
         raise ValueError(f"x must have shape (B, {c.n_patches}, {c.patch_dim}), got {x.shape}")
@@ -291,7 +304,8 @@ def _regenerate(name: str, entry: dict | None = None) -> str:
     guess = {"dataset": parts[0], "normalisation": parts[1] if len(parts) > 1 else "?",
              "seed": parts[2][1:] if len(parts) > 2 and parts[2].startswith("s") else "?"}
     args = {k: e.get(k, guess[k]) for k in guess}
-    return TRAIN_COMMAND.format(**args)
+    setting = e.get("setting")  # a named training setting (``--setting``), e.g. Sinkformers' MNIST ViT
+    return TRAIN_COMMAND.format(**args) + (f" --setting {setting}" if isinstance(setting, str) else "")
 
 
 def read_manifest() -> dict:

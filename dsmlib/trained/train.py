@@ -2,6 +2,10 @@ r"""Train the ViT of :mod:`dsmlib.trained.model` with JAX + optax (optional extr
 
 ``python -m dsmlib.trained.train --dataset mnist --normalisation sinkhorn --seed 0 --core 0``
 
+``--setting sinkformers`` trains in Sinkformers' own MNIST setting instead (:data:`SETTINGS`:
+1 layer, 1 head, attention-only, lr 2e-3, batch 10, 30 epochs; RC-DS's registered second
+reading), as ``mnist_sfsetting_<normalisation>_s<seed>``.
+
 Deterministic and single-threaded: when run as a script, the process is pinned to one CPU
 (``os.sched_setaffinity``) and ``XLA_FLAGS`` is set *before* JAX is imported (XLA_FLAGS alone
 does not make XLA single-threaded; the affinity does). Initialisation uses
@@ -27,6 +31,17 @@ XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 #: epochs per data set, chosen from a measured first epoch (about 12 CPU-minutes per MNIST model,
 #: 6 per digits model on one core)
 EPOCHS = {"mnist": 8, "digits": 12}
+#: named training settings (``--setting``): the recipe fields they fix. ``sinkformers`` is
+#: Sinkformers' own MNIST setting, RC-DS's second reading in ``PREREGISTRATION.md`` (1 layer,
+#: 1 head, attention-only ViT, Adam lr 2e-3, batch 10, 30 epochs); width, patches and the data
+#: split stay the book's. Its models are named ``<dataset>_sfsetting_<normalisation>_s<seed>``,
+#: apart from the registered ensemble's.
+SETTINGS = {
+    "sinkformers": {"dataset": "mnist", "n_layers": 1, "heads": 1, "attention_only": True, "lr": 2e-3,
+                    "batch": 10, "epochs": 30},
+}
+#: the name tag of each setting's models
+SETTING_TAGS = {"sinkformers": "sfsetting"}
 
 
 def pin_threads(core: int) -> None:
@@ -84,6 +99,7 @@ class TrainConfig:
     n_probe: int = 100
     max_train: int | None = None  # for tests: use only the first max_train training images
     max_steps: int | None = None  # for tests: stop after this many steps
+    attention_only: bool = False  # no feed-forward sub-block (ViTConfig.attention_only)
 
 
 def init_params(c: ViTConfig, key: jax.Array) -> dict[str, jax.Array]:
@@ -143,16 +159,19 @@ def ff_hidden(h, lp):
     return jax.nn.gelu(_ln(h, lp["ln2_g"], lp["ln2_b"]) @ lp["w1"] + lp["b1"], approximate=False)
 
 
-def block(h, lp, heads: int, d_head: int, n_half_steps: int, *, bias=None, drop=None):
+def block(h, lp, heads: int, d_head: int, n_half_steps: int, *, bias=None, drop=None, ff: bool = True):
     """One pre-LN block on ``h`` (B, n, d) with the layer's parameters ``lp``; returns ``(h, P)``.
 
     ``bias`` (broadcastable to (B, H, n, n)) is added to the scores before the normalisation
     (a padding pattern, :mod:`dsmlib.trained.text_train`); ``drop(x, i)`` is applied to the
     output of sub-block ``i`` (0 attention, 1 feed-forward) before its residual addition
-    (dropout). With neither, the operations are exactly those of the ViT's original block."""
+    (dropout). With neither, the operations are exactly those of the ViT's original block.
+    ``ff=False``: no feed-forward sub-block (an attention-only model; ``lp`` needs no FF keys)."""
     o, P = attention_sublayer(h, lp, heads, d_head, n_half_steps, bias=bias)
     # h + o @ wo + bo is (h + o @ wo) + bo: kept in this order (bit-identical ViT training)
     h = h + o @ lp["wo"] + lp["bo"] if drop is None else h + drop(o @ lp["wo"] + lp["bo"], 0)
+    if not ff:
+        return h, P
     z = ff_hidden(h, lp)
     h = h + z @ lp["w2"] + lp["b2"] if drop is None else h + drop(z @ lp["w2"] + lp["b2"], 1)
     return h, P
@@ -167,10 +186,10 @@ def jax_forward(params, c: ViTConfig, x, *, record: bool = False):
     h = jnp.concatenate([jnp.broadcast_to(params["cls"], (B, 1, c.d_model)), h], axis=1) + params["pos"]
 
     def step(h, lp):
-        h, P = block(h, lp, H, dh, nh)
+        h, P = block(h, lp, H, dh, nh, ff=not c.attention_only)
         return h, (P if record else None)
 
-    h, Ps = jax.lax.scan(step, h, {k: params[k] for k in _LAYER_KEYS})
+    h, Ps = jax.lax.scan(step, h, {k: params[k] for k in _LAYER_KEYS if k in params})
     logits = _ln(h[:, 0], params["lnf_g"], params["lnf_b"]) @ params["head_w"] + params["head_b"]
     return (logits, Ps) if record else logits
 
@@ -178,7 +197,8 @@ def jax_forward(params, c: ViTConfig, x, *, record: bool = False):
 def model_config(tc: TrainConfig, split: _data.Split) -> ViTConfig:
     return ViTConfig(normalisation=tc.normalisation, n_layers=tc.n_layers, d_model=tc.d_model,
                      heads=tc.heads, d_head=tc.d_model // tc.heads, n_patches=split.x_train.shape[1],
-                     patch_dim=split.x_train.shape[2], n_classes=10, n_half_steps=tc.n_half_steps)
+                     patch_dim=split.x_train.shape[2], n_classes=10, n_half_steps=tc.n_half_steps,
+                     attention_only=tc.attention_only)
 
 
 def attention_stats(P: np.ndarray) -> dict[str, list[float]]:
@@ -322,23 +342,52 @@ def _stored(name: str, folder: Path | None = None) -> bool:
     return all(f.is_file() and sha256(f) == entry[k]["sha256"] for f, k in zip(files, ("weights", "history")))
 
 
+def setting_name(setting: str, normalisation: str, seed: int) -> str:
+    """Name of a model trained with a named setting, e.g. ``mnist_sfsetting_softmax_s0``."""
+    if setting not in SETTINGS:
+        raise ValueError(f"setting must be one of {tuple(SETTINGS)}, got {setting!r}")
+    return model_name(f"{SETTINGS[setting]['dataset']}_{SETTING_TAGS[setting]}", normalisation, seed)
+
+
+def setting_config(setting: str, normalisation: str, seed: int, **overrides) -> TrainConfig:
+    """The :class:`TrainConfig` of a named setting (:data:`SETTINGS`); ``overrides`` (e.g.
+    ``max_steps`` for a dry run) replace fields."""
+    if setting not in SETTINGS:
+        raise ValueError(f"setting must be one of {tuple(SETTINGS)}, got {setting!r}")
+    return TrainConfig(**{**SETTINGS[setting], "normalisation": normalisation, "seed": seed, **overrides})
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dataset", choices=_data.DATASETS, required=True)
+    ap.add_argument("--dataset", choices=_data.DATASETS, default=None,
+                    help="required unless --setting fixes it")
     ap.add_argument("--normalisation", choices=("softmax", "sinkhorn"), required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=None, help="default: EPOCHS[dataset]")
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--setting", choices=tuple(SETTINGS), default=None,
+                    help="a named recipe (SETTINGS): sinkformers = Sinkformers' MNIST ViT (1 layer, 1 head, "
+                         "attention only, lr 2e-3, batch 10, 30 epochs), models named <dataset>_sfsetting_...")
+    ap.add_argument("--epochs", type=int, default=None, help="default: EPOCHS[dataset] (or the setting's)")
+    ap.add_argument("--lr", type=float, default=None, help="default: 1e-3 (or the setting's)")
     ap.add_argument("--core", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=None)
     ap.add_argument("--dry-run", action="store_true", help="train but do not write weights")
     ap.add_argument("--skip-existing", action="store_true",
                     help="do nothing if the manifest already lists this model with matching sha256")
     a = ap.parse_args(argv)
-    tc = TrainConfig(dataset=a.dataset, normalisation=a.normalisation, seed=a.seed,
-                     epochs=EPOCHS[a.dataset] if a.epochs is None else a.epochs,
-                     lr=a.lr, max_steps=a.max_steps)
-    name = model_name(a.dataset, a.normalisation, a.seed)
+    if a.setting is None:
+        if a.dataset is None:
+            ap.error("--dataset is required (unless --setting gives it)")
+        tc = TrainConfig(dataset=a.dataset, normalisation=a.normalisation, seed=a.seed,
+                         epochs=EPOCHS[a.dataset] if a.epochs is None else a.epochs,
+                         lr=1e-3 if a.lr is None else a.lr, max_steps=a.max_steps)
+        name = model_name(a.dataset, a.normalisation, a.seed)
+    else:
+        fixed = SETTINGS[a.setting]
+        if a.dataset is not None and a.dataset != fixed["dataset"]:
+            ap.error(f"--setting {a.setting} trains on {fixed['dataset']}, got --dataset {a.dataset}")
+        over = {k: v for k, v in (("epochs", a.epochs), ("lr", a.lr)) if v is not None}
+        tc = setting_config(a.setting, a.normalisation, a.seed, max_steps=a.max_steps, **over)
+        name = setting_name(a.setting, a.normalisation, a.seed)
     if a.skip_existing and _stored(name):
         print(f"[{name}] already stored (sha256 verified): skipped", flush=True)
         return
@@ -346,7 +395,8 @@ def main(argv: list[str] | None = None) -> None:
     params, c, hist = train(tc, log=lambda s: print(f"[{name}] {s}", flush=True))
     extra = {"command": "python -m dsmlib.trained.train " + " ".join(sys.argv[1:] if argv is None else argv),
              "cpu_affinity": sorted(os.sched_getaffinity(0)), "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
-             "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)}
+             "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1),
+             **({"setting": a.setting} if a.setting else {})}
     if not a.dry_run:
         e = save(name, params, c, hist, tc, extra)
         print(f"[{name}] saved {e['weights']['file']} sha256 {e['weights']['sha256']}", flush=True)

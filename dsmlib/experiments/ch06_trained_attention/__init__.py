@@ -6,7 +6,8 @@ Claims RC-F1, RC-F3, RC-MECH, RC-F4, RC-CONV, RC-DS, RC-GT (and RC-F2, untested)
 
 * :mod:`.experiments` -- :func:`model_summary` (one trained model in, its pre-registered
   per-model summaries out; numpy float64 inference on the whole test split, weights verified
-  on every use) and :func:`ensemble_experiment` (every stored model);
+  on every use), :func:`setting_summary` (the same for RC-DS's second reading, Sinkformers'
+  MNIST setting) and :func:`ensemble_experiment` (every stored model);
 * :mod:`.analysis` -- the registration's cells (Welch + permutation, sign-flip, bootstrap,
   TOST, smallest detectable effect) per claim, reading and data set, and its verdict table;
 * :mod:`.checks` -- one check per claim id and :data:`CHECKS`, the chapter's table
@@ -26,6 +27,7 @@ from .analysis import (
     claim_decision,
     decay_slope,
     growth_factor,
+    rc_ds_sinkformers,
 )
 from .checks import (
     CHECKS,
@@ -46,9 +48,12 @@ from .experiments import (
     EnsembleConfig,
     EnsembleResult,
     ModelSummary,
+    SettingSummary,
     ensemble_experiment,
     model_summary,
+    setting_summary,
     stored_models,
+    stored_sinkformers_models,
 )
 from .figures import fig_attention, fig_forest, fig_paths, fig_runs
 from .tables import table_departures, table_models, training_cost
@@ -56,6 +61,7 @@ from .tables import table_departures, table_models, training_cost
 __all__ = [
     "CHECKS", "CLAIM_CELLS", "DATASETS", "NEW_SEEDS", "NORMS", "PAPER_DATASET", "READINGS",
     "REGISTRATION_COMMIT", "SEEDS", "SETTINGS", "EnsembleConfig", "EnsembleResult", "ModelSummary", "Part",
+    "SettingSummary", "rc_ds_sinkformers", "setting_summary", "stored_sinkformers_models",
     "check_rc_conv", "check_rc_ds", "check_rc_f1", "check_rc_f3", "check_rc_f4", "check_rc_gt", "check_rc_mech",
     "claim_cells", "claim_decision", "decay_slope", "ensemble_experiment", "fig_attention", "fig_forest",
     "fig_paths", "fig_runs", "growth_factor", "model_summary", "stored_models", "table_departures",

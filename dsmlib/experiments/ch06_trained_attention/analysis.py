@@ -175,17 +175,54 @@ def cells_rc_conv(r: EnsembleResult, ds: str, seeds=SEEDS) -> list[Part]:
                  margin=CONV_MARGIN, permutation=False)]
 
 
-def cells_rc_ds(r: EnsembleResult, ds: str, seeds=SEEDS) -> list[Part]:
-    sm = r.arm(ds, "softmax", seeds)
+def ds_trend(hist_col_dev: NDArray) -> float:
+    """RC-DS part 1 of one model: ``ln(c(E) / c(1))`` from its logged per-epoch column deviation
+    (entry 0 = untrained, not used); NaN without two trained epochs or a non-positive value."""
+    h = np.asarray(hist_col_dev, dtype=np.float64)
+    return float(np.log(h[-1] / h[1])) if h.size > 2 and h[1] > 0 and h[-1] > 0 else float("nan")
 
-    def trend(m: ModelSummary) -> float:
-        h = m.hist_col_dev
-        return float(np.log(h[-1] / h[1])) if h.size > 2 and h[1] > 0 and h[-1] > 0 else float("nan")
 
+def ds_beyond(col_dev: float, col_dev_shuffled: float) -> float:
+    """RC-DS part 2 of one model: ``ln(c_trained / c_shuffled)``."""
+    return float(np.log(col_dev / col_dev_shuffled))
+
+
+def _ds_parts(ds: str, runs) -> list[Part]:
+    """RC-DS's two parts over Softmax runs ``runs`` (objects with ``hist_col_dev``, ``col_dev``
+    and ``col_dev_shuffled``), signs flipped so that the claim predicts ``> 0``."""
     return [
-        _one("RC-DS", "trend from epoch 1", ds, [-trend(m) for m in sm]),
-        _one("RC-DS", "beyond sharpness", ds, [-float(np.log(m.col_dev / m.col_dev_shuffled)) for m in sm]),
+        _one("RC-DS", "trend from epoch 1", ds, [-ds_trend(m.hist_col_dev) for m in runs]),
+        _one("RC-DS", "beyond sharpness", ds, [-ds_beyond(m.col_dev, m.col_dev_shuffled) for m in runs]),
     ]
+
+
+def cells_rc_ds(r: EnsembleResult, ds: str, seeds=SEEDS) -> list[Part]:
+    return _ds_parts(ds, r.arm(ds, "softmax", seeds))
+
+
+#: the label of RC-DS's second-reading cells (Sinkformers' own MNIST setting)
+SF_DATASET = "mnist, Sinkformers' setting"
+
+
+def rc_ds_sinkformers(r: EnsembleResult, seeds=SEEDS) -> tuple[str, str, list[Part]] | None:
+    """RC-DS's second reading (PREREGISTRATION.md section 4): the same two parts on the Softmax
+    runs in Sinkformers' own MNIST setting (``r.sinkformers``), one-sample tests over the runs,
+    and the reading's verdict by the table of section 3 (no second data set).
+
+    Returns
+    -------
+    (verdict, severity, cells), or None if no run of the reading is stored
+        ``inconclusive`` while any of the registered runs (``seeds``) is missing: the
+        registration names the reading "when its 8 runs are stored".
+    """
+    runs = [m for m in r.sinkformers if m.seed in seeds]
+    if not runs:
+        return None
+    cells = _ds_parts(SF_DATASET, runs)
+    if len({m.seed for m in runs}) < len(seeds):
+        return "inconclusive", "", cells
+    v, sev = decide([_part_outcome(cells, h) for h in CLAIM_CELLS["RC-DS"][1]])
+    return v, sev, cells
 
 
 def gt_rate(curve: NDArray) -> float:

@@ -5,18 +5,31 @@ Each check reads an :class:`~.ensemble.EnsembleResult`, asks :func:`.prereg.clai
 for the verdict of ``dsmlib/trained/PREREGISTRATION.md``'s table, and writes the evidence:
 every cell with its effect, 95 % interval, p-values and the smallest effect it could have
 detected; the same analysis on the seeds trained after the registration (2-7) is appended
-as a sensitivity check that decides nothing.
+as a sensitivity check that decides nothing. RC-DS also lists its registered second reading,
+Sinkformers' own MNIST setting (:func:`rc_ds_second_reading`), beside the headline it never
+changes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from ...verdicts import Verdict, verdict
+from ...verdicts import Reading, Verdict, verdict
 from .._format import mtex as _m
 from .._format import sig
 from .experiments import EnsembleResult, ensemble_experiment
-from .analysis import CLAIM_CELLS, NEW_SEEDS, PAPER_DATASET, REGISTERED_RUNS, Part, claim_decision, missing_runs
+from .analysis import (
+    CLAIM_CELLS,
+    NEW_SEEDS,
+    PAPER_DATASET,
+    REGISTERED_RUNS,
+    Part,
+    claim_decision,
+    missing_runs,
+    rc_ds_sinkformers,
+)
 
 #: the units of each claim's cells (effect, interval and smallest detectable effect)
 UNITS = {
@@ -97,22 +110,72 @@ def _holds(claim: str, parts: list[Part], v: str) -> str:
     return ""
 
 
-def ensemble_check(claim: str, result: EnsembleResult) -> Verdict:
-    """The verdict on ``claim`` from the pre-registered rule (see module docstring)."""
+def _reading_number(parts: list[Part]) -> str:
+    """A reading's deciding numbers: each part's effect, 95 % interval and outcome."""
+    out = []
+    for p in parts:
+        c = p.cell
+        out.append(f"{p.part}: not computable" if c is None else
+                   f"{p.part} {_m(sig(c.effect))} [{_m(sig(c.ci[0]))}, {_m(sig(c.ci[1]))}], {c.outcome}")
+    return "; ".join(out) or "no cell computed"
+
+
+def ensemble_check(claim: str, result: EnsembleResult, *, second=None) -> Verdict:
+    """The verdict on ``claim`` from the pre-registered rule (see module docstring).
+
+    ``second``: a registered second reading shown beside the headline, ``(name, verdict,
+    cells, evidence)`` (it never changes the headline verdict); the verdict then lists both
+    readings, the headline as the paper's own."""
     v, sev, parts = claim_decision(result, claim)
     v_new, _, _ = claim_decision(result, claim, NEW_SEEDS)
     sens = f"Seeds 2-7 alone (trained after the registration): {v_new}."
     ev = _evidence(claim, parts, sens)
     missing = missing_runs(result)
     can_fail = CAN_FAIL
+    kw: dict = {"can_fail": can_fail}
+    if second is not None:
+        name2, v2, cells2, ev2 = second
+        heads = CLAIM_CELLS[claim][1]
+        main = [p for p in parts if p.dataset == PAPER_DATASET and any(p.part.startswith(h) for h in heads)]
+        ev += " " + ev2
+        kw["readings"] = (
+            Reading(f"the registered headline, RC's ViT (24 layers, 4 heads, {PAPER_DATASET}, 8 runs)", v,
+                    _reading_number(main), papers_own=True),
+            Reading(name2, v2, _reading_number(cells2)),
+        )
     if missing:
         return verdict(claim, v, ev, holds=f"no verdict yet: {missing} of the {4 * REGISTERED_RUNS} registered "
                        "runs are not stored (`make train` trains them); the cells above are interim and decide "
-                       "nothing.", can_fail=can_fail)
+                       "nothing.", **kw)
     if v == "inconclusive":
         return verdict(claim, v, ev, holds="undecided at this power: the smallest detectable effects are given "
-                       "beside each cell; more runs per arm would decide.", can_fail=can_fail)
-    return verdict(claim, v, ev, holds=_holds(claim, parts, v), severity=sev, can_fail=can_fail)
+                       "beside each cell; more runs per arm would decide.", **kw)
+    return verdict(claim, v, ev, holds=_holds(claim, parts, v), severity=sev, **kw)
+
+
+#: RC-DS's second reading, as PREREGISTRATION.md names it
+SF_READING = ("Sinkformers' own MNIST setting (1 layer, 1 head, attention-only ViT, lr 2e-3, batch 10, "
+              "30 epochs; Softmax runs; registered second reading, does not decide)")
+#: the command that trains one run of it
+SF_COMMAND = "python -m dsmlib.trained.train --setting sinkformers --normalisation softmax --seed S"
+
+
+def rc_ds_second_reading(result: EnsembleResult):
+    """RC-DS's second reading for :func:`ensemble_check`: ``(name, verdict, cells, evidence)``,
+    or None (with the evidence sentence only) if none of its runs is stored."""
+    got = rc_ds_sinkformers(result)
+    if got is None:
+        return None
+    v2, _, cells = got
+    runs = [m for m in result.sinkformers if m.seed in range(REGISTERED_RUNS)]
+    acc = np.array([m.acc for m in runs])
+    stored = (f"{len(runs)} of the {REGISTERED_RUNS} registered runs stored, so no verdict is drawn"
+              if len(runs) < REGISTERED_RUNS else f"{len(runs)} runs")
+    ev = (f"Second reading, {SF_READING} ({stored}; `{SF_COMMAND}`; test accuracy "
+          f"{100 * acc.min():.1f}-{100 * acc.max():.1f} %, whole test split), one-sample tests over the "
+          f"runs, in the same units: " + "; ".join(fmt_part(p) for p in cells)
+          + f"; this reading alone: {v2}.")
+    return SF_READING, v2, cells, ev
 
 
 #: why every trained-model test can come out against its claim (PREREGISTRATION.md section 2)
@@ -154,8 +217,15 @@ def check_rc_conv(result: EnsembleResult) -> Verdict:
 
 
 def check_rc_ds(result: EnsembleResult) -> Verdict:
-    """Trained Softmax attention tends towards double stochasticity (Sec. 1)?"""
-    return ensemble_check("RC-DS", result)
+    """Trained Softmax attention tends towards double stochasticity (Sec. 1)? The headline on
+    the registered ensemble; beside it, the registered second reading in Sinkformers' own
+    MNIST setting (``result.sinkformers``) when its runs are stored."""
+    second = rc_ds_second_reading(result)
+    if second is None:
+        v = ensemble_check("RC-DS", result)
+        return dataclasses.replace(v, evidence=v.evidence + f" Second reading, {SF_READING}: no run stored "
+                                   f"(`{SF_COMMAND}` trains one).")
+    return ensemble_check("RC-DS", result, second=second)
 
 
 def check_rc_gt(result: EnsembleResult) -> Verdict:

@@ -5,7 +5,9 @@ one curve) per model and claim, computed by float64 numpy inference on **the who
 split**, from the stored float32 weights. :func:`model_summary` is disk-cached per model
 with the weights file as a declared input (its sha256 is part of the key and is verified on
 every call, cached or not); :func:`ensemble_experiment` stacks the summaries of every
-stored model, so a new seed costs one model's analysis.
+stored model, so a new seed costs one model's analysis. :func:`setting_summary` gives RC-DS's
+summaries (the same functions) for the runs of its registered second reading, Sinkformers' own
+MNIST setting (attention-only, one layer, one head), cached and verified the same way.
 
 The inference of one model is done once and shared by every claim: the full forward pass
 (attention, scores, block outputs), the three ablated forwards of RC Sec. 4 (outputs only),
@@ -38,6 +40,11 @@ SETTINGS = {"pure": (False, False), "san_skip": (True, False), "san_ff": (False,
 #: readings of a path product: plain P_t; each factor (I + P)/2; each factor replaced by I
 #: with probability 1/2 (context only: a plain product at half the depth)
 READINGS = ("plain", "skip", "identity")
+#: RC-DS's second reading (PREREGISTRATION.md section 4): Sinkformers' own MNIST setting (1 layer,
+#: 1 head, attention-only ViT, lr 2e-3, batch 10, 30 epochs), 8 Softmax runs trained by
+#: ``python -m dsmlib.trained.train --setting sinkformers --normalisation softmax --seed S``; their
+#: names carry this data-set tag (``dsmlib.trained.train.setting_name``), apart from the ensemble's
+SF_TAG = "mnist_sfsetting"
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,44 @@ class ModelSummary:
     wall_s: float
 
 
+@dataclass(frozen=True)
+class SettingSummary:
+    """RC-DS's per-model summaries of one run of its second reading (Sinkformers' MNIST
+    setting, :data:`SF_TAG`): the fields of :class:`ModelSummary` that RC-DS reads, computed
+    the same way (:func:`ds_deviations`, :func:`history_col_dev`).
+
+    Attributes
+    ----------
+    name : str
+    seed : int
+    sha256 : str
+        Of the weights file analysed.
+    n_test : int
+        Test images analysed (the whole MNIST test split).
+    acc, acc_log : float
+        Test accuracy of the float64 numpy forward, and the training log's final one.
+    col_dev, col_dev_shuffled : float
+        Mean column-sum deviation of the attention on the whole test split, and after the
+        row-shuffle null (``default_rng(shuffle_seed)``).
+    hist_col_dev : ndarray, shape (E + 1,)
+        The training log's probe-batch column deviation per epoch (epoch 0 = untrained).
+    cpu_s, wall_s : float
+        Training cost from the manifest.
+    """
+
+    name: str
+    seed: int
+    sha256: str
+    n_test: int
+    acc: float
+    acc_log: float
+    col_dev: float
+    col_dev_shuffled: float
+    hist_col_dev: NDArray[np.float64]
+    cpu_s: float
+    wall_s: float
+
+
 # ---------------------------------------------------------------------------------------
 # pieces (pure, batched)
 # ---------------------------------------------------------------------------------------
@@ -200,6 +245,20 @@ def shuffled_col_deviation(P: NDArray, rng: np.random.Generator) -> NDArray[np.f
             sums = np.take_along_axis(P[i], np.argsort(keys, axis=-1), axis=-1).sum(-2)
         out[i] = _deviation_of_colsums(sums)
     return out
+
+
+def ds_deviations(A: NDArray, shuffle_seed: int) -> tuple[float, float]:
+    """RC-DS part 2 of one model: ``(c_trained, c_shuffled)``, the mean :func:`col_deviation` of
+    its attention ``A`` (..., n, n) and of ``A`` after :func:`shuffle_rows` with
+    ``default_rng(shuffle_seed)`` (same row entropies)."""
+    shuffled = shuffled_col_deviation(A, np.random.default_rng(shuffle_seed))
+    return float(col_deviation(A).mean()), float(shuffled.mean())
+
+
+def history_col_dev(hist: dict) -> NDArray[np.float64]:
+    """RC-DS part 1 of one model: the training log's probe-batch column deviation per epoch
+    (mean over layers; epoch 0 = untrained)."""
+    return np.array([np.mean(v) for v in hist["col_dev"]], dtype=np.float64)
 
 
 def spec_norm(M: NDArray) -> NDArray[np.float64]:
@@ -340,6 +399,7 @@ def model_summary(name: str, config: EnsembleConfig | None = None) -> ModelSumma
             conv["conv"][sl] = tm.forward(params, mc, x[sl], normaliser=lambda S_: _converged(S_, c)).logits
     paths = path_sample(L, H, N, c.n_paths, c.path_seed)
     score_sd = float(np.median(sd))
+    col_dev, col_dev_shuffled = ds_deviations(A, c.shuffle_seed)
     if sink:
         pred = logits.argmax(-1)
         p32, pconv = conv["f32"].argmax(-1), conv["conv"].argmax(-1)
@@ -354,11 +414,39 @@ def model_summary(name: str, config: EnsembleConfig | None = None) -> ModelSumma
         acc_log=float(entry["final_test_acc"]), entropy_l1=float(ent1.mean()), same_scores_gap=float(gap1.mean()),
         path_median=path_medians(A, paths),
         random_median=random_medians(n, L, c.n_paths, score_sd, mc.normalisation, c.random_seed),
-        score_sd=score_sd, q=q.mean(-1), col_dev=float(col_deviation(A).mean()),
-        col_dev_shuffled=float(shuffled_col_deviation(A, np.random.default_rng(c.shuffle_seed)).mean()),
-        hist_col_dev=np.array([np.mean(v) for v in hist["col_dev"]], dtype=np.float64),
+        score_sd=score_sd, q=q.mean(-1), col_dev=col_dev, col_dev_shuffled=col_dev_shuffled,
+        hist_col_dev=history_col_dev(hist),
         conv_changed=conv_vals[0], conv_logit=conv_vals[1], conv_changed_trunc=conv_vals[2],
         conv_within=conv_vals[3], conv_median_err=conv_vals[4], example_map=A[0, 0, 0].copy(),
+        cpu_s=float(entry.get("cpu_s", np.nan)), wall_s=float(entry.get("wall_s", np.nan)),
+    )
+
+
+@disk_cached(key=_verified_digest)
+def setting_summary(name: str, config: EnsembleConfig | None = None) -> SettingSummary:
+    """RC-DS's summaries of stored model ``name`` of its second reading (see
+    :class:`SettingSummary`): the model's attention on the whole test split by the numpy
+    forward (float64), the row-shuffle null and the training log, as :func:`model_summary`
+    computes them. Verified and cached like :func:`model_summary` (the weights digest is part
+    of the key)."""
+    c = EnsembleConfig() if config is None else config
+    params, mc, entry = tm.load_model(name)
+    sp = tdata.load(entry["dataset"])
+    x, y = sp.x_test, sp.y_test
+    N, n = len(x), mc.n_tokens
+    A = np.empty((mc.n_layers, N, mc.heads, n, n))
+    logits = np.empty((N, mc.n_classes))
+    for a in range(0, N, c.chunk):
+        sl = slice(a, min(a + c.chunk, N))
+        run = tm.forward(params, mc, x[sl], record=True)
+        A[:, sl] = run.attention
+        logits[sl] = run.logits
+    col_dev, col_dev_shuffled = ds_deviations(A, c.shuffle_seed)
+    return SettingSummary(
+        name=name, seed=int(entry["seed"]), sha256=entry["weights"]["sha256"], n_test=N,
+        acc=float(np.mean(logits.argmax(-1) == y)), acc_log=float(entry["final_test_acc"]),
+        col_dev=col_dev, col_dev_shuffled=col_dev_shuffled,
+        hist_col_dev=history_col_dev(entry["history"]["data"]),
         cpu_s=float(entry.get("cpu_s", np.nan)), wall_s=float(entry.get("wall_s", np.nan)),
     )
 
@@ -375,10 +463,14 @@ class EnsembleResult:
     models : tuple of ModelSummary
         Dataset-major, then normalisation, then seed.
     config : EnsembleConfig
+    sinkformers : tuple of SettingSummary
+        RC-DS's second reading: the stored Softmax runs in Sinkformers' MNIST setting, in
+        seed order (empty if none is stored).
     """
 
     models: tuple[ModelSummary, ...]
     config: EnsembleConfig = field(default_factory=EnsembleConfig)
+    sinkformers: tuple[SettingSummary, ...] = ()
 
     def arm(self, dataset: str, normalisation: str, seeds: tuple[int, ...] = SEEDS) -> list[ModelSummary]:
         """The stored runs of one (data set, normalisation), in seed order."""
@@ -397,12 +489,23 @@ def stored_models() -> tuple[str, ...]:
     return tuple(m for m in names if m in man)
 
 
-def ensemble_experiment(config: EnsembleConfig | None = None, models: tuple[str, ...] | None = None) -> EnsembleResult:
-    """:func:`model_summary` of every stored model (each cached on its own, verified on use).
+def sinkformers_names(seeds: tuple[int, ...] = SEEDS) -> tuple[str, ...]:
+    """Names of RC-DS's second-reading runs (Softmax, Sinkformers' MNIST setting), e.g.
+    ``mnist_sfsetting_softmax_s0``."""
+    return tuple(tm.model_name(SF_TAG, "softmax", s) for s in seeds)
 
-    Summaries not in the cache are computed on worker processes
-    (:func:`dsmlib._parallel.process_map`: the forward passes hold the GIL too often for
-    threads to scale), each worker verifying its model's weights as any call does."""
+
+def stored_sinkformers_models() -> tuple[str, ...]:
+    """Names of RC-DS's second-reading runs present in the manifest, in seed order."""
+    man = tm.read_manifest()
+    return tuple(m for m in sinkformers_names() if m in man)
+
+
+def ensemble_experiment(config: EnsembleConfig | None = None, models: tuple[str, ...] | None = None,
+                        setting_models: tuple[str, ...] | None = None) -> EnsembleResult:
+    """:func:`model_summary` of every stored model of the ensemble and :func:`setting_summary` of
+    every stored run of RC-DS's second reading (``setting_models``, default
+    :func:`stored_sinkformers_models`); each cached on its own, verified on use."""
     from ..._parallel import process_map
 
     c = EnsembleConfig() if config is None else config
@@ -414,4 +517,6 @@ def ensemble_experiment(config: EnsembleConfig | None = None, models: tuple[str,
     cold = sorted((m for m in names if not model_summary.cached(m, c)),
                   key=lambda m: (m.startswith("mnist"), "sinkhorn" in m), reverse=True)
     done = dict(zip(cold, process_map(functools.partial(model_summary, config=c), cold)))
-    return EnsembleResult(tuple(done[m] if m in done else model_summary(m, c) for m in names), c)
+    sf = stored_sinkformers_models() if setting_models is None else setting_models
+    return EnsembleResult(tuple(done[m] if m in done else model_summary(m, c) for m in names), c,
+                          tuple(setting_summary(m, c) for m in sf))
