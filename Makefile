@@ -140,6 +140,8 @@ latest:
 ## Sinkhorn) into dsmlib/trained/weights, one single-threaded process pinned to each of two cores,
 ## balanced (~70 CPU-min each per 6 seeds); models already stored with matching sha256 are skipped.
 ## Each model is one independent command (python -m dsmlib.trained.train ...), for any scheduler.
+## Then RC-DS's registered second reading: the same seeds of Softmax in Sinkformers' MNIST setting
+## (--setting sinkformers: 1 layer, 1 head, attention only; ~12 CPU-s each).
 ENSEMBLE_SEEDS ?= 0 1 2 3 4 5 6 7
 TRAIN := $(BIN)/python -m dsmlib.trained.train --skip-existing
 train: setup
@@ -147,6 +149,7 @@ train: setup
 	( set -e; for s in $(ENSEMBLE_SEEDS); do for m in "digits sinkhorn" "mnist softmax" "digits softmax"; do \
 	    set -- $$m; $(TRAIN) --dataset $$1 --normalisation $$2 --seed $$s --core 1; done; done ) & p1=$$!; \
 	wait $$p0 && wait $$p1
+	set -e; for s in $(ENSEMBLE_SEEDS); do $(TRAIN) --setting sinkformers --normalisation softmax --seed $$s --core 0; done
 
 ## train-mhc: the trained mHC check (BK-MHCTRAIN, dsmlib/trained/MHC_PREREGISTRATION.md): seeds
 ## $(MHC_SEEDS) of the arms identity, mhc and mhc_lite on digits into dsmlib/trained/mhc_weights,

@@ -308,13 +308,25 @@ def evaluate(claim_id: str, result: Any = None) -> Verdict:
 
 
 def ledger(ids: Iterable[str] | None = None) -> list[Verdict]:
-    """Verdicts on ``ids`` (default: every claim, in the order of ``CLAIMS.md``)."""
+    """Verdicts on ``ids`` (default: every claim, in the order of ``CLAIMS.md``).
+
+    Claims answered by the same experiment share one run of it within the call (e.g. chapter
+    6's eight trained-model claims: one ensemble, its weights verified once, not eight times);
+    each verdict is the one :func:`evaluate` gives."""
     return list(_verdicts(ids))
 
 
 def _verdicts(ids: Iterable[str] | None) -> Iterator[Verdict]:
+    results: dict[Experiment, Any] = {}  # this call's experiment results, by experiment
     for cid in CLAIMS if ids is None else ids:
-        yield evaluate(cid)
+        entry = check_entry(cid)
+        if entry is None:
+            yield evaluate(cid)
+            continue
+        experiment = entry[0]
+        if experiment not in results:
+            results[experiment] = experiment()
+        yield evaluate(cid, results[experiment])
 
 
 # ---- the command line ---------------------------------------------------------------------

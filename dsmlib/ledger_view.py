@@ -274,8 +274,8 @@ def summary_table(ids: Iterable[str]) -> str:
     so the table fits the article column at 1400 and 900 px windows.
     """
     rows = [":::{container} book-table", "", "| claim | statement | verdict |", "| --- | --- | --- |"]
-    for cid in ids:
-        v = evaluate(cid)
+    for v in ledger(list(ids)):
+        cid = v.claim_id
         claim = CLAIMS[cid]
         sev = f" {{bdg-secondary-line}}`{v.severity}`" if v.severity else ""
         rows.append(
@@ -353,7 +353,7 @@ def findings_line(topics: Mapping[str, str], *, name_confirmed: bool = True) -> 
     """
     if not topics:
         raise ValueError("topics must name at least one claim id")
-    vs = [evaluate(cid) for cid in topics]
+    vs = ledger(list(topics))
     ok = [v for v in vs if v.verdict == "confirmed"]
     named = [(f"{topics[v.claim_id]} ({claim_ref(v.claim_id)})" if name_confirmed else claim_ref(v.claim_id)) for v in ok]
     items = [f"- **{len(ok)} of {len(vs)} confirmed**" + (": " + "; ".join(named) if named else "") + "."]

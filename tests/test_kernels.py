@@ -299,3 +299,19 @@ def test_huge_finite_entries_are_not_mistaken_for_inf(on):
         M = dsmlib.sinkhorn(S, warn=False)
         s2 = dsmlib.sigma2(S)
     assert np.isfinite(M).all() and np.isfinite(s2).all()
+
+
+@pytest.mark.skipif(not _kernels.AVAILABLE, reason="numba not installed")
+@pytest.mark.parametrize("shape", [(7, 3, 11), (5, 17, 64), (4, 2, 9)])
+def test_gram_top2_of_rectangular_matrices_matches_lapack(shape):
+    """gram_top2 on (B, n, m), m != n: the two largest eigenvalues of M M^T (n x n), as
+    LAPACK's on the Gram matrix (chapter 6's spectral norms of 17 x 64 token matrices)."""
+    rng = np.random.default_rng(sum(shape))
+    M = rng.standard_normal(shape)
+    M[0] *= 1e-3
+    M[1] += 5.0  # near rank one
+    l1, l2, c = _kernels.gram_top2(M)
+    ref = np.linalg.eigvalsh(M @ np.swapaxes(M, -1, -2))
+    scale = ref[:, -1]
+    assert np.all(np.abs(c**2 * l1 - ref[:, -1]) <= 64 * np.finfo(float).eps * scale)
+    assert np.all(np.abs(c**2 * l2 - ref[:, -2]) <= 64 * np.finfo(float).eps * scale)

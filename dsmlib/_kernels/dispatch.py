@@ -131,8 +131,9 @@ def gram_top2(
 
     Parameters
     ----------
-    M : ndarray, shape (B, n, n)
-        Float64, ``n >= 2``; a ValueError names ``name`` if any entry is NaN or infinite
+    M : ndarray, shape (B, n, m)
+        Float64, ``n >= 2`` (square for sigma_2; any ``m >= 1`` for the Gram matrix's top
+        eigenvalues); a ValueError names ``name`` if any entry is NaN or infinite
         (checked while the Gram products are formed, not in a separate pass).
     name : str
         The argument's name in that error.
@@ -148,7 +149,7 @@ def gram_top2(
         outside :math:`[2^{-256}, 2^{256}]`, as :func:`dsmlib._validate.pow2_scale`).
     """
     M = np.ascontiguousarray(M, dtype=np.float64)
-    B, n = M.shape[0], M.shape[-1]
+    B, n, m = M.shape
     l1 = np.empty(B)
     l2 = np.empty(B)
     c = np.empty(B)
@@ -158,7 +159,7 @@ def gram_top2(
         lo, hi = ch
         _gram_top2_range(M[lo:hi], l1[lo:hi], l2[lo:hi], c[lo:hi], finite[lo:hi])
 
-    _run_chunks("sigma2", task, B, _CHUNK_ENTRIES // (n * n))
+    _run_chunks("sigma2", task, B, _CHUNK_ENTRIES // (n * m))
     if not finite.all():
         raise nonfinite_error(name)
     return l1, l2, c

@@ -277,7 +277,7 @@ def _gram_top2_range(M, l1, l2, c, finite):  # pragma: no cover - compiled
     ``c[b]`` is 1, or the power of two of :func:`dsmlib._validate.pow2_scale` where the
     largest entry of ``M[b]`` lies outside ``[2**-256, 2**256]``.
     """
-    n = M.shape[1]
+    n, ncol = M.shape[1], M.shape[2]
     d = np.empty(n)
     e = np.empty(n)
     e2 = np.empty(n)
@@ -301,10 +301,10 @@ def _gram_top2_range(M, l1, l2, c, finite):  # pragma: no cover - compiled
             c[b] = 1.0
             continue
         cb = 1.0
-        # max|M_ij|^2 <= max_i G_ii <= n max|M_ij|^2: the largest entry lies outside
-        # [2**-SAFE, 2**SAFE] only if max_i G_ii / n < 2**(-2 SAFE) or max_i G_ii > 2**(2 SAFE);
+        # max|M_ij|^2 <= max_i G_ii <= ncol max|M_ij|^2: the largest entry lies outside
+        # [2**-SAFE, 2**SAFE] only if max_i G_ii / ncol < 2**(-2 SAFE) or max_i G_ii > 2**(2 SAFE);
         # only then is it computed (and the Gram product redone on the scaled matrix)
-        if not (2.0 ** (-2 * _SAFE_EXP) <= dmax / n and dmax <= 2.0 ** (2 * _SAFE_EXP)):
+        if not (2.0 ** (-2 * _SAFE_EXP) <= dmax / ncol and dmax <= 2.0 ** (2 * _SAFE_EXP)):
             m = _max_abs(Mb)
             if m != 0.0 and not (2.0**-_SAFE_EXP <= m <= 2.0**_SAFE_EXP):
                 cb = math.ldexp(1.0, math.frexp(m)[1] - 1)

@@ -16,7 +16,7 @@ from .sinkhorn import _FAST, _dot
 
 @_jit(fastmath=_FAST)
 def _gram(M, G):  # pragma: no cover - compiled
-    """``G = M M^T`` (n, n): the lower triangle in 4 x 4 register blocks, then mirrored.
+    """``G = M M^T`` (n, n) of M (n, m): the lower triangle in 4 x 4 register blocks, then mirrored.
 
     Each entry is one dot product of two contiguous rows (vectorised over the column
     index, re-associated); half the products of a general matrix product.
@@ -28,7 +28,7 @@ def _gram(M, G):  # pragma: no cover - compiled
         while j <= i:
             s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
             s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
-            for k in range(n):
+            for k in range(M.shape[1]):
                 a0 = M[i, k]
                 a1 = M[i + 1, k]
                 a2 = M[i + 2, k]

@@ -165,8 +165,15 @@ def normalise(S: NDArray, c: ViTConfig, *, fast: bool = True) -> NDArray:
 
 def _ln(x: NDArray, g: NDArray, b: NDArray) -> NDArray:
     mu = x.mean(-1, keepdims=True)
-    var = ((x - mu) ** 2).mean(-1, keepdims=True)
-    return (x - mu) / np.sqrt(var + LN_EPS) * g + b
+    d = x - mu
+    var = (d**2).mean(-1, keepdims=True)
+    if np.result_type(d, g, b) != d.dtype:
+        return d / np.sqrt(var + LN_EPS) * g + b
+    # the same operations in the same order as the line above, in place (one array, not four)
+    d /= np.sqrt(var + LN_EPS)
+    d *= g
+    d += b
+    return d
 
 
 def _gelu(x: NDArray) -> NDArray:
@@ -439,8 +446,18 @@ def verify_weights(name: str) -> dict:
         that regenerates it) or invalid weights.
     """
     entry, wdata, _ = _verified_bytes(name)
-    _parse_weights(name, entry, wdata)
+    # the sha256 of the files' current content is checked on every call (above); the parse is a
+    # pure function of those bytes and the entry's config, so content already parsed and found
+    # valid in this process is not parsed again
+    parsed = (entry["weights"]["sha256"], json.dumps(entry["config"], sort_keys=True))
+    if parsed not in _VALID:
+        _parse_weights(name, entry, wdata)
+        _VALID.add(parsed)
     return entry
+
+
+#: (weights sha256, config) pairs whose archive has been parsed and found valid in this process
+_VALID: set[tuple[str, str]] = set()
 
 
 def weights_digest(names: Iterable[str]) -> dict[str, str]:
