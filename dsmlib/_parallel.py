@@ -9,6 +9,8 @@ each call costs more than it gains, threading *across* the batch does not.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -29,8 +31,25 @@ _IN_WORKER = False
 
 
 def _mark_worker() -> None:
+    """Initializer of :func:`process_map`'s workers: one thread each, and (glibc) freed memory
+    kept in the process instead of being returned to the system and faulted in again."""
     global _IN_WORKER
     _IN_WORKER = True
+    _keep_freed_memory()
+
+
+def _keep_freed_memory() -> None:
+    """glibc ``mallopt``: large temporaries (up to 32 MiB) come from the heap and the heap is
+    not trimmed, so a worker that allocates the same arrays model after model stops paying
+    page faults for them (about 5 % of chapter 6's analysis). No-op elsewhere."""
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError, TypeError):
+        return
+    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+    mallopt(M_MMAP_THRESHOLD, 32 << 20)
+    mallopt(M_TRIM_THRESHOLD, 1 << 30)
+    mallopt(M_TOP_PAD, 64 << 20)
 
 
 def n_threads() -> int:
