@@ -47,15 +47,7 @@ def step(p, s, xb, yb):
 jstep = jax.jit(step)
 
 
-@jax.jit
-def epoch(p, s, xs, ys):
-    def body(carry, xy):
-        p, s = carry
-        p, s, loss = step(p, s, *xy)
-        return (p, s), loss
-
-    (p, s), losses = jax.lax.scan(body, (p, s), (xs, ys))
-    return p, s, losses
+epoch = T.scan_epoch(step)
 
 
 nb = len(xtr) // tc.batch

@@ -223,6 +223,25 @@ def train(tc: TrainConfig, *, log=print) -> tuple[dict[str, np.ndarray], ViTConf
     return params, c, hist
 
 
+def scan_epoch(step):
+    """``run_epoch(p, s, xs, ys) -> (p, s, losses)``: every ``step(p, s, xb, yb) -> (p, s,
+    loss)`` of one epoch under one jit (``lax.scan`` over the batches ``xs``, ``ys``): no host
+    round trip per step. Bit-identical to calling a jitted ``step`` per batch (measured:
+    ``benchmarks/bench_train.py``), about 1.25x (Softmax) to 1.6x (Sinkhorn) less CPU."""
+
+    @jax.jit
+    def run_epoch(p, s, xs, ys):
+        def body(carry, xy):
+            p, s = carry
+            p, s, loss = step(p, s, *xy)
+            return (p, s), loss
+
+        (p, s), losses = jax.lax.scan(body, (p, s), (xs, ys))
+        return p, s, losses
+
+    return run_epoch
+
+
 def fit(params, apply, split: _data.Split, tc: TrainConfig, *, probe, log=print) -> tuple[dict[str, np.ndarray], dict]:
     """Adam + cross-entropy on ``split`` with the settings of ``tc`` (epochs, lr, batch, seed,
     ``max_train``, ``max_steps``, ``n_probe``); the model is ``apply(params, x) -> logits``.
@@ -247,19 +266,7 @@ def fit(params, apply, split: _data.Split, tc: TrainConfig, *, probe, log=print)
         upd, s = opt.update(g, s, p)
         return optax.apply_updates(p, upd), s, loss
 
-    @jax.jit
-    def run_epoch(p, s, xs, ys):
-        """Every step of one epoch under one jit (``lax.scan`` over the batches): no host round
-        trip per step. Bit-identical to calling a jitted ``step`` per batch (measured:
-        ``benchmarks/bench_train.py``), about 1.25x (Softmax) to 1.6x (Sinkhorn) less CPU."""
-
-        def body(carry, xy):
-            p, s = carry
-            p, s, loss = step(p, s, *xy)
-            return (p, s), loss
-
-        (p, s), losses = jax.lax.scan(body, (p, s), (xs, ys))
-        return p, s, losses
+    run_epoch = scan_epoch(step)
 
     predict = jax.jit(lambda p, xb: jnp.argmax(apply(p, xb), -1))
 
