@@ -251,23 +251,3 @@ def test_sinkformers_setting_cli(tmp_path, monkeypatch):
     plain = {"dataset": "mnist", "normalisation": "softmax", "seed": 2}
     assert "--setting" not in tm._regenerate("mnist_softmax_s2", plain)
 
-
-def test_compiled_halfsteps_equal_numpy_to_rounding():
-    """fast_sinkhorn's compiled float64 half-steps give numpy's iterates to rounding (1 and 50
-    half-steps); float32 always takes the numpy path (the training convention's numbers)."""
-    from dsmlib import _kernels
-    from dsmlib._kernels.halfsteps import scaling_halfsteps
-
-    S = np.random.default_rng(4).normal(size=(30, 3, 17, 17)) * 2
-    got = {k: tm.fast_sinkhorn(S, k) for k in (1, 2, 50)}
-    old = _kernels.ENABLED
-    try:
-        _kernels.ENABLED = False
-        for k, g in got.items():
-            np.testing.assert_allclose(g, tm.fast_sinkhorn(S, k), rtol=1e-13, atol=1e-16)
-    finally:
-        _kernels.ENABLED = old
-    if _kernels.AVAILABLE:
-        assert scaling_halfsteps(np.exp(S).astype(np.float32), 3) is None
-        with pytest.raises(ValueError, match="n_half_steps"):
-            scaling_halfsteps(np.exp(S), 0)

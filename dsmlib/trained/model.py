@@ -42,9 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import erf
 
-from .. import _kernels
 from .._kernels.elementwise import gelu_f64
-from .._kernels.halfsteps import scaling_halfsteps
 from .._validate import file_sha256, read_regular_file
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -147,10 +145,6 @@ def fast_sinkhorn(S: NDArray, n_half_steps: int) -> NDArray:
     if float((S.max((-2, -1)) - S.min((-2, -1))).max(initial=0.0)) > limit:
         return log_sinkhorn(S, n_half_steps)
     K = np.exp(S - S.max(axis=(-2, -1), keepdims=True))
-    if _kernels.ENABLED:  # float64: the compiled half-steps (the same iterates to rounding)
-        P = scaling_halfsteps(K, n_half_steps)
-        if P is not None:
-            return P
     Kt = np.swapaxes(K, -1, -2)
     v = np.ones(S.shape[:-1] + (1,), dtype=S.dtype)
     u = v
