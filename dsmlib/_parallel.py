@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, TypeVar
 
 import numpy as np
@@ -82,18 +81,21 @@ def process_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     For tasks that hold the GIL much of the time (many numpy calls on moderate arrays), where
     :func:`thread_map` gains little. ``fn`` and the items must be picklable (a module-level
     function, e.g. a :func:`dsmlib.cache.disk_cached` one, or a ``functools.partial`` of one).
-    Workers are *spawned* (a fresh interpreter with this process's environment: safe under
-    threads and in a Jupyter kernel) and run their own numpy work on one thread. One item, one
+    The workers are joblib's loky processes: fresh interpreters with this process's
+    environment that do not re-import the caller's ``__main__`` (a script without an
+    ``if __name__ == "__main__"`` guard works; safe in a Jupyter kernel), reused by later calls
+    and stopped after 10 idle seconds; each runs its numpy work on one thread. One item, one
     worker, or a call from inside a worker runs in this process. The results are those of the
     serial loop: each call is independent and seeded by its arguments.
     """
     items = list(items)
     workers = min(n_threads(), len(items))
-    if workers <= 1 or multiprocessing.current_process().daemon:
+    if workers <= 1:
         return [fn(x) for x in items]
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_mark_worker) as ex:
-        return list(ex.map(fn, items))
+    from joblib.externals.loky import get_reusable_executor
+
+    ex = get_reusable_executor(max_workers=workers, timeout=10, initializer=_mark_worker)
+    return list(ex.map(fn, items))
 
 
 def map_matrices(fn: Callable[[NDArray[np.float64]], NDArray[np.float64]], A: NDArray[np.float64]) -> NDArray[np.float64]:
