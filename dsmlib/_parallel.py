@@ -35,6 +35,14 @@ def _mark_worker() -> None:
     global _IN_WORKER
     _IN_WORKER = True
     _keep_freed_memory()
+    # loky replaces a worker whose memory grew by 300 MB since its first task, taking it for a
+    # leak (with a UserWarning in the caller); these workers keep freed memory on purpose
+    try:
+        from joblib.externals.loky import process_executor
+    except ImportError:  # pragma: no cover - joblib is a dependency
+        return
+    if hasattr(process_executor, "_USE_PSUTIL"):
+        process_executor._USE_PSUTIL = False
 
 
 def _keep_freed_memory() -> None:
@@ -84,7 +92,7 @@ def process_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     The workers are joblib's loky processes: fresh interpreters with this process's
     environment that do not re-import the caller's ``__main__`` (a script without an
     ``if __name__ == "__main__"`` guard works; safe in a Jupyter kernel), reused by later calls
-    and stopped after 10 idle seconds; each runs its numpy work on one thread. One item, one
+    and stopped after a minute idle; each runs its numpy work on one thread. One item, one
     worker, or a call from inside a worker runs in this process. The results are those of the
     serial loop: each call is independent and seeded by its arguments.
     """
@@ -94,7 +102,7 @@ def process_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         return [fn(x) for x in items]
     from joblib.externals.loky import get_reusable_executor
 
-    ex = get_reusable_executor(max_workers=workers, timeout=10, initializer=_mark_worker)
+    ex = get_reusable_executor(max_workers=workers, timeout=60, initializer=_mark_worker)
     return list(ex.map(fn, items))
 
 
