@@ -67,9 +67,12 @@ check-notebooks: setup
 
 ## nbval-perturbed: the perturbed-numerics lane. Strict nbval of every notebook with a cold
 ## result cache (a fresh temporary DSMLIB_CACHE_DIR, removed afterwards), the numpy fallback
-## instead of the numba kernels and two BLAS/OpenMP/dsmlib threads: the stored outputs must
-## not depend on the code path, the summation order or a warm cache (CI runs it after `make test`).
-PERTURBED_ENV := DSMLIB_KERNELS=0 OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 DSMLIB_THREADS=2
+## instead of the numba kernels, two BLAS/OpenMP/dsmlib threads and, on x86-64, another CPU's
+## code paths (OpenBLAS's Sandybridge kernels: AVX without FMA; numpy's SIMD dispatch capped at
+## AVX2): the stored outputs must not depend on the code path, the summation order, the CPU or a
+## warm cache (CI runs it after `make test`).
+OTHER_CPU_ENV := $(if $(filter x86_64 amd64,$(shell uname -m)),OPENBLAS_CORETYPE=Sandybridge NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR")
+PERTURBED_ENV := DSMLIB_KERNELS=0 OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 DSMLIB_THREADS=2 $(OTHER_CPU_ENV)
 nbval-perturbed: setup
 	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/dsmlib-perturbed.XXXXXX") || exit 1; \
 	trap 'rm -rf "$$tmp"' EXIT INT TERM; \

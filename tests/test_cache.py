@@ -7,7 +7,9 @@ import importlib
 import json
 import os
 import pickle
+import platform
 import stat
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -155,6 +157,20 @@ def test_round_trip_and_hit(folder, demo):
     np.testing.assert_array_equal(r2.values, r1.values)
     assert r2.p == r1.p and r2.n == 4 and r2.inner == r1.inner
     assert type(r2.scalar) is np.float64 and r2.scalar == r1.scalar
+
+
+def test_a_call_is_keyed_by_what_it_passes_not_how(folder, demo):
+    """Positional, keyword and default spellings of one call share one entry; another value does not."""
+    demo.demo(3)
+    demo.demo(n=3)
+    demo.demo()  # n defaults to 3
+    assert demo.CALLS == [3] and len(entries(folder)) == 1
+    demo.demo(n=4)
+    assert demo.CALLS == [3, 4] and len(entries(folder)) == 2
+    keys = {cache.entry_key(demo.demo.uncached, a, k)[0] for a, k in (((3,), {}), ((), {"n": 3}), ((), {}))}
+    assert len(keys) == 1
+    with pytest.raises(TypeError):  # a call that does not fit the signature raises its own error
+        demo.demo(3, 4)
 
 
 def test_entry_is_npz_without_pickles(folder, demo):
@@ -474,6 +490,27 @@ def test_kernel_switch_and_thread_env_are_in_the_key(folder, demo, monkeypatch):
     k4 = cache.entry_key(demo.demo.uncached, (3,), {})
     assert len({k1[0], k2[0], k3[0], k4[0]}) == 4
     assert "kernels" in k1[1] and "numba=" in k1[1]
+
+
+def test_cpu_code_paths_are_in_the_key(demo, monkeypatch):
+    """Another CPU (numpy's SIMD dispatch, OpenBLAS's core type) rounds differently: its
+    entries are its own."""
+    from dsmlib.cache import keys
+
+    assert "simd=" in keys.cpu_paths() and "blas=" in keys.cpu_paths()
+    k1 = cache.entry_key(demo.demo.uncached, (3,), {})
+    monkeypatch.setattr(keys, "cpu_paths", lambda: "simd=SSE2|blas=openblas:Haswell")
+    k2 = cache.entry_key(demo.demo.uncached, (3,), {})
+    assert k1[0] != k2[0] and "openblas:Haswell" in k2[1]
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 core types")
+def test_cpu_paths_follow_openblas_coretype():
+    env = dict(os.environ, OPENBLAS_CORETYPE="Sandybridge", NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR")
+    code = "from dsmlib.cache import keys; print(keys.cpu_paths())"
+    other = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env=env, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert "blas=openblas:Sandybridge" in other and "AVX512_ICL" not in other
 
 
 # ------------------------------------------------------------------ issue 19: read-only results

@@ -255,6 +255,47 @@ def test_rc_f4_similarity():
     assert (v.verdict, v.severity) == ("qualified", "scope")
 
 
+def _floor_noise(seed: int):
+    """Pure-SAN and SAN + FF outputs at the float64 floor, with run-to-run rounding noise as
+    another CPU or BLAS kernel would draw it (``seed``)."""
+    g = np.random.default_rng(seed)
+
+    def at_floor(m):
+        q = m.q.copy()
+        q[[0, 2], -1] = 10 ** (-15.7 + 0.1 * g.standard_normal(2))
+        return dataclasses.replace(m, q=q)
+    return at_floor
+
+
+def test_rc_f4_cells_at_the_float_floor_print_a_bound():
+    r = _result(softmax=_floor_noise(1), sinkhorn=_floor_noise(2))
+    skips = [p for p in prereg.claim_cells(r, "RC-F4") if p.part.startswith("skips keep rank")]
+    assert len(skips) == 4 and all(p.at_floor for p in skips)
+    text = checks.fmt_part(skips[0])
+    assert "$\\ge 15$" in text and "$d =" not in text and "detectable $" not in text and "float64 floor" in text
+    # other rounding noise at the floor: the same printed evidence (the d and detectable effect it
+    # would change are not printed)
+    r2 = _result(softmax=_floor_noise(3), sinkhorn=_floor_noise(4))
+    assert checks.check_rc_f4(r2).evidence == checks.check_rc_f4(r).evidence
+    assert checks.check_rc_f4(r2).verdict == checks.check_rc_f4(r).verdict
+
+    def lifted(m):  # references well above the floor: ordinary cells
+        q = m.q.copy()
+        q[[0, 2], -1] = 1e-6 * 10 ** (0.1 * np.random.default_rng(m.seed).standard_normal())
+        return dataclasses.replace(m, q=q)
+    plain = [p for p in prereg.claim_cells(_result(softmax=lifted, sinkhorn=lifted), "RC-F4")
+             if p.part.startswith("skips keep rank")]
+    assert not any(p.at_floor for p in plain)
+    assert "$d =" in checks.fmt_part(plain[0]) and "detectable" in checks.fmt_part(plain[0])
+
+
+def test_evidence_is_plain_text():
+    """Evidence is escaped when rendered: Markdown emphasis would show as literal asterisks."""
+    for check in (checks.check_rc_f1, checks.check_rc_f4, checks.check_rc_ds):
+        v = check(_result())
+        assert "*" not in v.evidence.replace("$s^*$", ""), v.evidence
+
+
 def test_evidence_states_power():
     v = checks.check_rc_f1(_result())
     assert v.can_fail == checks.CAN_FAIL and "opposite direction" in v.can_fail

@@ -15,6 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb")) + [ROOT / "intro.ipynb"]
 ADDRESS = re.compile(r"at 0x[0-9a-f]{6,}")
+#: Markdown emphasis that ``ledger_view.escape_md`` escaped: it would show as literal asterisks
+ESCAPED_EMPHASIS = re.compile(r"\\\*\\\*|\\\*[A-Za-z][^*$\n]{0,80}?\\\*")
 
 
 def _code_cells(nb):
@@ -43,3 +45,6 @@ def test_notebook_is_executed_and_clean(path):
             text = "".join(data.get("text/plain", "")) + "".join(out.get("text", ""))
             if "nbval-ignore-output" not in tags:
                 assert not ADDRESS.search(text), f"memory address in a compared output: {text[:80]!r}"
+            md = "".join(data.get("text/markdown", ""))
+            hit = ESCAPED_EMPHASIS.search(md)
+            assert not hit, f"escaped Markdown emphasis shows as asterisks: {md[max(0, hit.start() - 60):hit.end() + 20]!r}"

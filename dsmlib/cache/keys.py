@@ -26,6 +26,10 @@ object array, a dict with non-string keys, a self-containing structure) is **ref
 cached function called with it fails at once (call ``f.uncached(...)`` to compute it
 without the cache); it is never served a result computed for another argument.
 
+The arguments are bound to the function's signature first, defaults applied, so a call
+is keyed by *what* it passes, not how it is written: ``f(m, c)``, ``f(m, config=c)`` and,
+when ``c`` is the default, ``f(m)`` share one entry.
+
 Besides the arguments, the key holds the function's qualified name, the Python, numpy,
 scipy and numba versions, the machine type, the source hash of dsmlib, the *switches*
 that change numbers (:func:`switches`: the compiled-kernel switch
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hashlib
 import inspect
 import json
@@ -53,7 +58,7 @@ from .._validate import file_sha256
 __all__ = ["canonical", "entry_key", "file_digests", "switches"]
 
 #: environment variables that may change the numbers a computation produces
-NUMERIC_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "DSMLIB_THREADS")
+NUMERIC_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "DSMLIB_THREADS", "NUMBA_CPU_NAME")
 _MAX_DEPTH = 64
 
 
@@ -141,10 +146,33 @@ def _dtype(dt: np.dtype) -> str:
     return dt.str if dt.fields is None and dt.subdtype is None else json.dumps(str(dt.descr))
 
 
+@functools.lru_cache(maxsize=1)
+def cpu_paths() -> str:
+    """The CPU code paths this process computes with: numpy's enabled SIMD features (its
+    dispatch follows the CPU and ``NPY_DISABLE_CPU_FEATURES``) and the core type of each
+    loaded BLAS (OpenBLAS picks kernels by CPU, or by ``OPENBLAS_CORETYPE``). Two machines
+    whose rounding can differ never share a cache entry. Fixed for the life of a process."""
+    try:
+        feats = np._core._multiarray_umath.__cpu_features__  # type: ignore[attr-defined]
+        simd = ",".join(sorted(k for k, on in feats.items() if on))
+    except AttributeError:  # pragma: no cover - numpy without the (private) table
+        simd = "unknown"
+    try:
+        import scipy.linalg  # noqa: F401 - load scipy's BLAS too, so every process lists the same ones
+        import threadpoolctl
+
+        blas = ",".join(sorted({f"{i.get('internal_api')}:{i.get('architecture')}"
+                                for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"}))
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        blas = "unknown"
+    return f"simd={simd}|blas={blas}"
+
+
 def switches() -> dict[str, str]:
-    """The settings that change numbers: the kernel switch, the thread counts (env values)."""
+    """The settings that change numbers: the kernel switch, the thread counts (env values),
+    the CPU code paths (:func:`cpu_paths`)."""
     kern = sys.modules.get("dsmlib._kernels")
-    out = {"kernels": str(bool(getattr(kern, "ENABLED", False)))}
+    out = {"kernels": str(bool(getattr(kern, "ENABLED", False))), "cpu": cpu_paths()}
     for name in NUMERIC_ENV:
         out[name] = os.environ.get(name, "")
     return out
@@ -177,16 +205,17 @@ def file_digests(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, str
     return out
 
 
-def _param_names(func: Callable[..., Any], n: int) -> list[str]:
-    """Names of the first ``n`` positional parameters (for error messages)."""
+def _bound(func: Callable[..., Any], args: tuple, kwargs: dict) -> list[tuple[str, Any]] | None:
+    """The call's arguments bound to ``func``'s signature, defaults applied, in signature
+    order: ``f(m, c)``, ``f(m, config=c)`` and (if ``c`` is the default) ``f(m)`` bind alike.
+    None if the signature is unknown or the call does not fit it (the call then raises its
+    own error)."""
     try:
-        params = [
-            p.name for p in inspect.signature(func).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
+        b = inspect.signature(func).bind(*args, **kwargs)
     except (TypeError, ValueError):
-        params = []
-    return [params[i] if i < len(params) else f"args[{i}]" for i in range(n)]
+        return None
+    b.apply_defaults()
+    return list(b.arguments.items())
 
 
 def entry_key(
@@ -205,11 +234,15 @@ def entry_key(
     switches, source hash, input files, ``extra``); ``key`` is its sha256 (48 hex digits).
     Raises ``TypeError`` for arguments without a lossless encoding (:func:`canonical`).
     """
-    names = _param_names(func, len(args))
+    bound = _bound(func, args, kwargs)
+    if bound is not None:
+        call = "call=(" + ",".join(f"{name}={canonical(v, name)}" for name, v in bound) + ")"
+    else:
+        call = ("args=t(" + ",".join(canonical(a, f"args[{i}]") for i, a in enumerate(args)) + ")|kwargs="
+                + canonical(dict(kwargs), "the keyword arguments"))
     parts = [
         f"{func.__module__}.{func.__qualname__}",
-        "args=t(" + ",".join(canonical(a, names[i]) for i, a in enumerate(args)) + ")",
-        "kwargs=" + canonical(dict(kwargs), "the keyword arguments"),
+        call,
         _versions(),
         "switches=" + canonical(switches()),
         f"source={source}",

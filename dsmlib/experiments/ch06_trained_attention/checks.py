@@ -22,6 +22,7 @@ from .._format import sig
 from .experiments import EnsembleResult, ensemble_experiment
 from .analysis import (
     CLAIM_CELLS,
+    FLOAT_FLOOR,
     NEW_SEEDS,
     PAPER_DATASET,
     REGISTERED_RUNS,
@@ -41,6 +42,9 @@ UNITS = {
     "RC-DS": "(ln ratio, sign flipped: > 0 = more doubly stochastic)",
     "RC-GT": "(nats per factor; growth: ln k - ln 2)",
 }
+
+#: :data:`~.analysis.FLOAT_FLOOR` as maths (``10^{-12}``)
+FLOAT_FLOOR_TEX = f"10^{{{int(np.log10(FLOAT_FLOOR))}}}"
 
 #: what each headline part means when it holds, for the ``holds`` text
 MEANING = {
@@ -68,16 +72,24 @@ def _d(d: float) -> str:
 
 
 def fmt_part(p: Part) -> str:
-    """One cell as MyST: data set, reading, effect [95 % CI], d, p-values, detectable, outcome."""
-    head = f"{p.dataset} *{p.part}*"
+    """One cell as plain text with maths: data set, reading, effect [95 % CI], d, p-values,
+    smallest detectable effect, outcome. A cell measured against outputs at the float64 floor
+    (:attr:`Part.at_floor`) gives its effect as a lower bound and no ``d`` or detectable
+    effect: their spread is rounding, which differs between CPUs and BLAS kernels."""
+    head = f"{p.dataset}, {p.part}"
     if p.cell is None:
         return f"{head}: not computable ({p.note})"
     c = p.cell
     n = " vs ".join(str(k) for k in c.n)
     ps = f"bootstrap $p {_p(c.p_claim)}$" if c.kind == "bootstrap" else (
         f"$t$-test $p {_p(c.p_claim)}$" + (f", permutation $p {_p(c.perm_claim)}$" if np.isfinite(c.perm_claim) else ""))
+    if p.at_floor:
+        return (f"{head}: $\\ge {int(np.floor(c.ci[0]))}$ ({n} runs, {ps}; without the skips every run's "
+                f"output residual is below ${FLOAT_FLOOR_TEX}$, the float64 floor, so this is a lower bound "
+                "and its spread across runs is rounding: no $d$ or detectable effect is given) "
+                f"→ {c.outcome}")
     return (f"{head}: {_m(sig(c.effect))} [{_m(sig(c.ci[0]))}, {_m(sig(c.ci[1]))}] ({n} runs, "
-            f"$d = {_d(c.d)}$, {ps}; detectable $\\ge$ {_m(sig(c.mde))}) → **{c.outcome}**")
+            f"$d = {_d(c.d)}$, {ps}; detectable $\\ge$ {_m(sig(c.mde))}) → {c.outcome}")
 
 
 def _evidence(claim: str, parts: list[Part], sens: str) -> str:

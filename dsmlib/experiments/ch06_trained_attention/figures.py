@@ -26,14 +26,15 @@ def forest_rows(result: EnsembleResult) -> list[tuple[str, str, str, float, floa
     """Rows of the forest plot: (claim, part, data set, d, lo, hi, detectable, outcome), the
     effect and its 95 % interval in units of the cell's spread (pooled SD, SD of the
     within-model differences, or bootstrap SD), headline parts only. A cell whose runs agree
-    exactly (spread 0) is drawn at the edge, on the side of its effect."""
+    exactly (spread 0), or whose spread is rounding (:attr:`~.analysis.Part.at_floor`), is
+    drawn at the edge, on the side of its effect, without a detectable effect."""
     rows = []
     for claim, (_, heads) in CLAIM_CELLS.items():
         for p in claim_cells(result, claim):
             if p.cell is None or not any(p.part.startswith(h) for h in heads):
                 continue
             c = p.cell
-            if c.sd > 0:
+            if c.sd > 0 and not p.at_floor:
                 vals = np.array([c.effect, c.ci[0], c.ci[1], c.mde]) / c.sd
             else:
                 vals = np.array([np.sign(c.effect) * FOREST_CLIP] * 3 + [0.0])

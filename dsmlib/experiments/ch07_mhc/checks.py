@@ -104,7 +104,7 @@ def check_bk_mhcline(result: LineResult) -> Verdict:
                       + f", half the detail left after {result.reported_half_depth[i]:.1f} factors"
                       for i, r in enumerate(result.readings)) + ".")
     can_fail = ("the reported mixers would sit on the identity side if their per-factor $\\sigma_2$ exceeded "
-                "s*; the line's measurement fails if $\\sigma_2$ of the products is not multiplicative")
+                "$s^*$; the line's measurement fails if $\\sigma_2$ of the products is not multiplicative")
     if not line_ok:
         return verdict("BK-MHCLINE", "refuted", ev, holds="the measured line differs from 0.5^(1/(2L)).",
                        severity=severity(part="value", factor=float(np.max(result.at_line / 0.5))),

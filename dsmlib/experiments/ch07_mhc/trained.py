@@ -239,7 +239,7 @@ def _cell_text(c: Cell | None, units: str) -> str:
     pp = "" if not np.isfinite(c.perm_claim) else (
         f", sign-flip/permutation $p {'< 0.001' if c.perm_claim < 1e-3 else '= ' + sig(c.perm_claim, 2)}$")
     return (f"{_m(sig(c.effect))} [{_m(sig(c.ci[0]))}, {_m(sig(c.ci[1]))}]{units} ({n} runs, $t$-test $p {p}${pp}; "
-            f"detectable $\\ge$ {_m(sig(c.mde))}) → **{c.outcome}**")
+            f"detectable $\\ge$ {_m(sig(c.mde))}) → {c.outcome}")
 
 
 def _geo(d: NDArray) -> str:
