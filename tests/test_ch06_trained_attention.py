@@ -272,7 +272,8 @@ def test_rc_f4_cells_at_the_float_floor_print_a_bound():
     skips = [p for p in prereg.claim_cells(r, "RC-F4") if p.part.startswith("skips keep rank")]
     assert len(skips) == 4 and all(p.at_floor for p in skips)
     text = checks.fmt_part(skips[0])
-    assert "$\\ge 15$" in text and "$d =" not in text and "detectable $" not in text and "float64 floor" in text
+    assert "$\\ge 15$" in text and "$d =" not in text and "detectable $" not in text and checks.FLOOR_MARK in text
+    assert checks.check_rc_f4(r).evidence.count(checks.FLOOR_NOTE) == 1
     # other rounding noise at the floor: the same printed evidence (the d and detectable effect it
     # would change are not printed)
     r2 = _result(softmax=_floor_noise(3), sinkhorn=_floor_noise(4))

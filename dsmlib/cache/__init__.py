@@ -15,12 +15,14 @@ of the function's declared return type, and the entry must carry the full key it
 stored under.
 
 *No stale or foreign results.* The key (:mod:`dsmlib.cache.keys`) is the function's
-qualified name, a canonical, lossless encoding of its arguments (arrays by dtype, shape and
+qualified name, a canonical, lossless encoding of its arguments bound to its signature,
+defaults applied (``f(m, c)`` and ``f(m, config=c)`` are one entry; arrays by dtype, shape and
 a sha256 of their bytes, floats by ``repr``, dataclasses field by field; an argument
 without such an encoding raises ``TypeError`` instead of risking a shared key), the Python,
 numpy, scipy and numba versions, the switches that change numbers (the compiled-kernel
-switch ``dsmlib._kernels.ENABLED``, i.e. ``DSMLIB_KERNELS``, and the BLAS/OpenMP and
-``DSMLIB_THREADS`` thread counts), a SHA-256 of every ``.py`` file of :mod:`dsmlib` on
+switch ``dsmlib._kernels.ENABLED``, i.e. ``DSMLIB_KERNELS``, the BLAS/OpenMP and
+``DSMLIB_THREADS`` thread counts, ``NUMBA_CPU_NAME``, and the CPU code paths: numpy's
+enabled SIMD features and OpenBLAS's core type), a SHA-256 of every ``.py`` file of :mod:`dsmlib` on
 disk, and of any dsmlib module loaded from elsewhere (re-hashed whenever a file's size or
 modification time changes), and the sha256 of every declared input file (below). An entry
 is read

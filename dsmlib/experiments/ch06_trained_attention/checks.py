@@ -46,6 +46,12 @@ UNITS = {
 #: :data:`~.analysis.FLOAT_FLOOR` as maths (``10^{-12}``)
 FLOAT_FLOOR_TEX = f"10^{{{int(np.log10(FLOAT_FLOOR))}}}"
 
+#: how a cell measured against outputs at the float64 floor is marked, and the note that explains it
+FLOOR_MARK = "lower bound: float64 floor"
+FLOOR_NOTE = (f" Cells marked '{FLOOR_MARK}' compare with outputs whose residual is below ${FLOAT_FLOOR_TEX}$ in "
+              "every run: the difference is a lower bound, and its spread across runs is rounding (it differs "
+              "between CPUs), so no $d$ or detectable effect is given for them.")
+
 #: what each headline part means when it holds, for the ``holds`` text
 MEANING = {
     ("RC-F1", "across models"): "Sinkhorn-trained ViTs spread first-layer attention more than Softmax-trained ones",
@@ -84,10 +90,7 @@ def fmt_part(p: Part) -> str:
     ps = f"bootstrap $p {_p(c.p_claim)}$" if c.kind == "bootstrap" else (
         f"$t$-test $p {_p(c.p_claim)}$" + (f", permutation $p {_p(c.perm_claim)}$" if np.isfinite(c.perm_claim) else ""))
     if p.at_floor:
-        return (f"{head}: $\\ge {int(np.floor(c.ci[0]))}$ ({n} runs, {ps}; without the skips every run's "
-                f"output residual is below ${FLOAT_FLOOR_TEX}$, the float64 floor, so this is a lower bound "
-                "and its spread across runs is rounding: no $d$ or detectable effect is given) "
-                f"→ {c.outcome}")
+        return f"{head}: $\\ge {int(np.floor(c.ci[0]))}$ ({n} runs, {ps}; {FLOOR_MARK}) → {c.outcome}"
     return (f"{head}: {_m(sig(c.effect))} [{_m(sig(c.ci[0]))}, {_m(sig(c.ci[1]))}] ({n} runs, "
             f"$d = {_d(c.d)}$, {ps}; detectable $\\ge$ {_m(sig(c.mde))}) → {c.outcome}")
 
@@ -100,6 +103,8 @@ def _evidence(claim: str, parts: list[Part], sens: str) -> str:
         fmt_part(p) for p in main) + "."
     if rest:
         s += " Other readings (shown, not deciding): " + "; ".join(fmt_part(p) for p in rest) + "."
+    if any(p.at_floor and p.cell is not None for p in parts):
+        s += FLOOR_NOTE
     return s + f" {sens}"
 
 
